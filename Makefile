@@ -1,0 +1,66 @@
+# The XAI course. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch first, pinned: on the course machines pip takes it from local disk. On a laptop
+# without a GPU, a CPU build is smaller: make venv TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH := torch==2.14.1 torchvision==0.29.1
+TORCH_INDEX ?=
+LAB ?=
+export HF_HUB_OFFLINE := 1
+export MPLBACKEND := Agg
+
+STAMP := $(VENV)/.installed
+
+.PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml grader/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./grader
+	touch $(STAMP)
+
+venv: $(STAMP) ## create or update the virtual environment (.venv)
+
+course: $(STAMP) ## set everything up and open JupyterLab on the labs
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/labs
+
+test: $(STAMP) ## run the whole test suite (executes every notebook, proves the nbgrader round trip)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the tests that take seconds (no notebook execution)
+	$(BIN)/python -m pytest -m "not slow"
+
+build: $(STAMP) ## build the .ipynb notebooks from their jupytext sources
+	$(BIN)/xai-course build
+
+release: $(STAMP) ## generate the student versions in labs/ from solutions/ (nbgrader)
+	$(BIN)/xai-course release
+
+collect: $(STAMP) ## collect LMS downloads from downloaded/$(LAB)/archive (LAB=...)
+	$(BIN)/xai-course collect $(LAB)
+
+autograde: $(STAMP) ## autograde submitted/*/$(LAB) and print the scores (LAB=...)
+	$(BIN)/xai-course autograde $(LAB)
+
+feedback: $(STAMP) ## feedback HTML for $(LAB), hidden tests removed (LAB=...)
+	$(BIN)/xai-course feedback $(LAB)
+
+export: $(STAMP) ## export all grades to grades.csv
+	$(BIN)/xai-course export --to grades.csv
+
+formgrader: $(STAMP) ## JupyterLab for manual grading (menu Nbgrader > Formgrader)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
+
+bench: $(STAMP) ## time and peak memory of every notebook -> bench/results.md
+	$(BIN)/xai-course bench
+
+clean: ## remove generated grading folders (keeps .venv)
+	rm -rf submitted autograded feedback downloaded gradebook.db grades.csv .pytest_cache

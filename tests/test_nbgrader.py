@@ -1,0 +1,111 @@
+"""Each lab survives the full nbgrader round trip, and its hidden tests can fail.
+
+One autograde batch per lab (solution, blank release, a corrupted upload and one plausible
+wrong answer per question) is graded with the instructor command in a temporary course
+directory; the tests below read the gradebook, the autograded notebooks, the feedback and
+the exported CSV.
+"""
+
+from __future__ import annotations
+
+import re
+
+import grading
+import pytest
+from wrong_answers import for_lab
+
+from xaigrader import build
+
+LABS = [src.name for src in build.lab_sources()]
+HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "xaigrader", "BEGIN SOLUTION")
+
+pytestmark = pytest.mark.slow
+
+
+_TRIPS: dict[str, grading.RoundTrip] = {}
+WRONG = [(lab, w) for lab in LABS for w in for_lab(lab)]
+
+
+def _trip(lab: str, tmp_path_factory) -> grading.RoundTrip:
+    """One round trip per lab per session, shared by the tests below."""
+    if lab not in _TRIPS:
+        _TRIPS[lab] = grading.run(lab, tmp_path_factory.mktemp(lab))
+    return _TRIPS[lab]
+
+
+@pytest.fixture(params=LABS)
+def trip(request, tmp_path_factory) -> grading.RoundTrip:
+    return _trip(request.param, tmp_path_factory)
+
+
+def test_release_in_labs_is_up_to_date(trip, root):
+    generated = {p.relative_to(trip.release): p.read_bytes() for p in trip.release.rglob("*") if p.is_file()}
+    committed_dir = root / "labs" / trip.lab
+    committed = {p.relative_to(committed_dir): p.read_bytes() for p in committed_dir.rglob("*") if p.is_file()}
+    assert committed.keys() == generated.keys(), "labs/ has other files than `make release` generates"
+    stale = [str(p) for p in generated if generated[p] != committed[p]]
+    assert not stale, f"labs/{trip.lab} is out of date with solutions/ (run `make release`): {stale}"
+
+
+def test_release_contains_no_solution_or_hidden_test(trip):
+    for path in trip.release.rglob("*.ipynb"):
+        text = path.read_text()
+        for marker in HIDDEN_MARKERS:
+            assert marker not in text, f"{marker!r} leaked into {path.name}"
+
+
+def test_solution_scores_full_marks_and_runs_without_error(trip):
+    assert trip.max_scores, "the lab has no autograded test cells"
+    assert trip.scores["solution"] == trip.max_scores
+    errors = [(c.id, o.ename, o.evalue) for c in trip.autograded("solution").cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"the solution notebook raised errors: {errors}"
+
+
+def test_blank_release_scores_zero(trip):
+    assert trip.total("blank") == 0
+    outputs = [o for c in trip.autograded("blank").cells if c.cell_type == "code" for o in c.outputs]
+    assert any("not written yet" in "".join(o.get("traceback", [])) for o in outputs), \
+        "a blank answer should be reported as not attempted"
+
+
+def test_every_question_has_a_plausible_wrong_answer(trip):
+    answered = {w.grade_id for w in trip.wrong}
+    questions = {gid.removesuffix("_test") for gid in trip.max_scores}
+    assert questions == answered, f"questions without a wrong-answer test: {sorted(questions - answered)}"
+
+
+@pytest.mark.parametrize("lab, wrong", WRONG, ids=[f"{lab}-{w.label}" for lab, w in WRONG])
+def test_wrong_answer_loses_exactly_its_question(lab, wrong, tmp_path_factory):
+    trip = _trip(lab, tmp_path_factory)
+    student = f"wrong-{wrong.label}"
+    expected = {gid: (0.0 if gid == f"{wrong.grade_id}_test" else pts) for gid, pts in trip.max_scores.items()}
+    assert trip.scores[student] == expected, f"{wrong.label}: scores {trip.scores[student]}"
+    if wrong.message:
+        cell = next(c for c in trip.autograded(student).cells if c.get("id") == f"{wrong.grade_id}_test")
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert len(errors) == 1
+        lines = [line for line in errors[0].traceback if line.strip()]
+        assert len(lines) == 1, f"feedback should be one line, got {lines}"
+        assert wrong.message in lines[0]
+
+
+def test_corrupted_submission_is_reported_scored_zero_and_batch_goes_on(trip):
+    assert re.search(r"corrupt\s.*BROKEN SUBMISSION", trip.autograde_output), trip.autograde_output[-2000:]
+    assert trip.exported["corrupt"] == 0
+    assert trip.exported["solution"] == sum(trip.max_scores.values())
+
+
+def test_feedback_shows_results_but_no_hidden_test_code(trip):
+    for student in ["solution", "blank"] + [f"wrong-{w.label}" for w in trip.wrong]:
+        html = trip.feedback_html(student)
+        for marker in HIDDEN_MARKERS[:3]:
+            assert marker not in html, f"{marker!r} in the feedback of {student}"
+    assert "✓" in trip.feedback_html("solution")
+    assert "✗" in trip.feedback_html(f"wrong-{trip.wrong[0].label}")
+
+
+def test_exported_grades_cover_every_submission(trip):
+    students = {"solution", "blank", "corrupt"} | {f"wrong-{w.label}" for w in trip.wrong}
+    assert set(trip.exported) == students
+    assert trip.exported["blank"] == 0
