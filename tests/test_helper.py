@@ -103,3 +103,18 @@ def test_array_like_with_tricky_eq_is_not_trusted():
 
     with pytest.raises(checks.CheckFailed):
         checks.as_array(AlwaysEqual(), name="f", shape=(4,))
+
+
+def test_synthetic_shapes_have_ground_truth_masks():
+    from xaikit.images import CUE_COLOURS, make_shapes
+
+    data = make_shapes(30, cue_strength=1.0, random_state=3)
+    assert data.images.shape == (30, 3, 32, 32) and data.images.dtype == np.float32
+    assert 0 <= data.images.min() and data.images.max() <= 1
+    assert np.bincount(data.labels).tolist() == [10, 10, 10]
+    assert data.masks.sum(axis=(1, 2)).min() > 20 and (data.cue_masks.sum(axis=(1, 2)) == 16).all()
+    assert not (data.masks & data.cue_masks).any()
+    cue_colour = np.array([data.images[i][:, data.cue_masks[i]].mean(axis=1) for i in range(30)])
+    np.testing.assert_allclose(cue_colour, CUE_COLOURS[data.labels], atol=1e-6)  # perfect shortcut
+    again = make_shapes(30, cue_strength=1.0, random_state=3)
+    np.testing.assert_array_equal(again.images, data.images)
