@@ -63,6 +63,17 @@ def test_each_wrong_answer_fails_its_hidden_test_in_one_sentence(wrong):
     assert len(info.value._render_traceback_()) == 1
 
 
+@pytest.mark.parametrize("wrong", [w for w in WRONG if w.message], ids=[w.label for w in WRONG if w.message])
+def test_wrong_answer_feedback_names_the_mistake(wrong):
+    """What the test cell shows first (visible check, then hidden test) contains the expected words."""
+    namespace = _namespace(wrong.source)
+    function = next(f for f in FUNCTIONS if f in namespace)
+    with pytest.raises(checks.CheckFailed) as info:
+        getattr(visible, function)(namespace[function])
+        getattr(hidden, function)(namespace[function])
+    assert wrong.message in str(info.value)
+
+
 def test_in_place_modification_is_caught():
     def effects_in_place(model, X):
         X *= model.coef_

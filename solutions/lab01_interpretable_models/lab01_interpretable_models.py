@@ -19,7 +19,8 @@
 # the visible checks pass; a red ✗ says in one sentence what is wrong. When you submit, hidden
 # tests compare each function with scikit-learn, mlxtend or an exact mathematical property on
 # data and models you have not seen, so make your function general, not tuned to the bike data.
-# Use NumPy and pandas; the models come from scikit-learn.
+# Use NumPy and pandas; do not call `tree.decision_path`, `KBinsDiscretizer` or mlxtend in your
+# answers (they are the references).
 #
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 

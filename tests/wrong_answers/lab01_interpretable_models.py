@@ -6,7 +6,7 @@ WRONG = [
     Wrong("effects", "effects-weights-only", '''
 def linear_effects(model, X):
     return np.tile(model.coef_, (len(X), 1))
-''', "add up to the model's prediction"),
+''', "gives every row the same effects"),
     Wrong("effects", "effects-intercept-shared-out", '''
 def linear_effects(model, X):
     return X * model.coef_ + model.intercept_ / X.shape[1]
@@ -26,7 +26,7 @@ def odds_ratios(model, *, step=1.0):
     Wrong("odds", "odds-not-flattened", '''
 def odds_ratios(model, *, step=1.0):
     return np.exp(model.coef_ * step)
-''', "returned shape (1, 4), expected (4,)"),
+''', "returned shape (1, 3), expected (3,)"),
     Wrong("path", "path-strict-less", '''
 def decision_path_rules(tree, x, *, feature_names):
     t = tree.tree_
