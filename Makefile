@@ -11,6 +11,7 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 TORCH_INDEX ?=
 LAB ?=
 export HF_HUB_OFFLINE := 1
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed

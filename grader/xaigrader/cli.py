@@ -32,7 +32,9 @@ def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.Completed
     """Run an nbgrader command on the course directory ``root``."""
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}",
            f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    # nbgrader runs helper programs (alembic) and kernels from the environment it is installed in.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
     print("$", " ".join(cmd[2:4]), " ".join(args[1:]), flush=True)
     # nbgrader finds its configuration (nbgrader_config.py) in the directory it runs in.
     return subprocess.run(cmd, cwd=build.ROOT, env=env, check=check)
