@@ -577,12 +577,19 @@ ax.legend();
 # %% [markdown]
 # Without a background, `TreeExplainer` uses the trees' own record of how many training rows
 # went each way (*tree path dependent*), which is fast enough to explain 500 test hours in a
-# second. The **waterfall** plot shows one explanation: it starts at the average log prediction
-# $E[f(X)]$ and adds one feature at a time until it reaches $f(x)$.
+# second. The **force** and **waterfall** plots show one explanation: they start at the average
+# log prediction $E[f(X)]$ and let every feature push the prediction up (red) or down (blue)
+# until it reaches $f(x)$.
 
 # %%
 tree = shap.TreeExplainer(model, feature_names=names)
 explanation = tree(X_test[:500])
+shap.plots.force(explanation[hour_17], matplotlib=True, show=False, contribution_threshold=0.03, text_rotation=15,
+                 figsize=(14, 3))
+plt.gca().set_xlabel("model output: log of the expected rentals per hour")
+plt.title("Force plot of the 17 h hour (TreeSHAP)", y=1.5)
+plt.show()
+
 shap.plots.waterfall(explanation[hour_17], show=False)  # show=False: we add labels, then plt.show()
 ax = plt.gcf().axes[0]
 ax.set_xlabel("model output: log of the expected rentals per hour", labelpad=20)
