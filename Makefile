@@ -12,11 +12,10 @@ TORCH_INDEX ?=
 LAB ?=
 export HF_HUB_OFFLINE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench clean
+.PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench site clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,7 +30,7 @@ $(STAMP): pyproject.toml grader/pyproject.toml
 venv: $(STAMP) ## create or update the virtual environment (.venv)
 
 course: $(STAMP) ## set everything up and open JupyterLab on the labs
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/labs
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/labs
 
 test: $(STAMP) ## run the whole test suite (executes every notebook, proves the nbgrader round trip)
 	$(BIN)/python -m pytest
@@ -62,6 +61,9 @@ formgrader: $(STAMP) ## JupyterLab for manual grading (menu Nbgrader > Formgrade
 
 bench: $(STAMP) ## time and peak memory of every notebook -> bench/results.md
 	$(BIN)/xai-course bench
+
+site: $(STAMP) ## build the website (lectures and labs executed) -> site/_build/html
+	$(BIN)/xai-course site
 
 clean: ## remove generated grading folders (keeps .venv)
 	rm -rf submitted autograded feedback downloaded gradebook.db grades.csv .pytest_cache

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Kernels pick matplotlib's inline backend (figures are part of the outputs we test); never force Agg.
+os.environ.pop("MPLBACKEND", None)
 
 
 @pytest.fixture(scope="session")

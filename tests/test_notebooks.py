@@ -26,6 +26,8 @@ def test_lecture_executes_without_error(src):
     errors = [(c.id, o.ename, o.evalue) for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors, f"{src.name} raised: {errors}"
+    figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert figures, f"{src.name} shows no figure (is a non-inline matplotlib backend forced?)"
     stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
     assert not stderr, f"{src.name} printed warnings: {stderr}"

@@ -49,7 +49,7 @@ def main(root: Path, out: Path, only: list[str] | None = None) -> int:
             continue
         print(f"running {src.target.relative_to(root)} ...", flush=True)
         proc = subprocess.run([sys.executable, "-m", "xaigrader.bench", str(src.target), str(src.source.parent)],
-                              capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"})
+                              capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         if proc.returncode != 0:
             print(proc.stderr[-2000:])
             return proc.returncode

@@ -8,6 +8,7 @@
     xai-course feedback LAB             nbgrader generate_feedback (hidden tests cleared), then verified
     xai-course export [--to FILE]       nbgrader export to CSV
     xai-course bench [--out FILE]       time and peak memory of every notebook
+    xai-course site [--out DIR]         the website: lectures and labs executed, by Sphinx
 
 Every nbgrader call runs from the repository root, where nbgrader_config.py loads
 grader/nbgrader_config.py; ``--root DIR`` points all commands at another course directory
@@ -34,7 +35,7 @@ def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.Completed
            f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}"]
     # nbgrader runs helper programs (alembic) and kernels from the environment it is installed in.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0"}
     print("$", " ".join(cmd[2:4]), " ".join(args[1:]), flush=True)
     # nbgrader finds its configuration (nbgrader_config.py) in the directory it runs in.
     return subprocess.run(cmd, cwd=build.ROOT, env=env, check=check)
@@ -144,6 +145,12 @@ def cmd_bench(args) -> int:
     return bench.main(args.root, Path(args.out), args.notebooks)
 
 
+def cmd_site(args) -> int:
+    from . import site
+
+    return site.main(args.root, Path(args.out))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xai-course", description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=build.ROOT, help="course directory (default: this repository)")
@@ -167,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(build.ROOT / "bench" / "results.md"))
     p.add_argument("notebooks", nargs="*", help="only these notebook names")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("site", help="build the course website (Sphinx) with executed notebooks")
+    p.add_argument("--out", default=str(build.ROOT / "site" / "_build" / "html"))
+    p.set_defaults(func=cmd_site)
     args = parser.parse_args(argv)
     args.root = args.root.resolve()
     return args.func(args)
