@@ -21,7 +21,6 @@
 
 # %%
 import time
-import warnings
 from math import comb
 
 import matplotlib.pyplot as plt
@@ -235,11 +234,9 @@ def recording_classifier(batch):
 
 
 image_explainer = LimeImageExplainer(random_state=0)
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    image_explanation = image_explainer.explain_instance(
-        image, recording_classifier, labels=(label,), top_labels=None, hide_color=image.mean(axis=(0, 1)),
-        num_samples=1000, batch_size=100, segmentation_fn=lambda _: segments, random_seed=0)
+image_explanation = image_explainer.explain_instance(
+    image, recording_classifier, labels=(label,), top_labels=None, hide_color=image.mean(axis=(0, 1)),
+    num_samples=1000, batch_size=100, segmentation_fn=lambda _: segments, random_seed=0)
 perturbed = np.concatenate(shown)
 probabilities = classifier.predict_proba(perturbed)[:, label]
 fig, axes = plt.subplots(1, 6, figsize=(14, 2.8))
@@ -478,6 +475,7 @@ plt.gca().set_xlabel("model output: log of the expected rentals per hour")
 plt.title("Force plot of the Sunday 14 h hour (TreeSHAP)", y=1.5)
 plt.show()
 
+plt.figure()  # shap draws into the current figure: start a new one
 shap.plots.waterfall(row, show=False)  # shap turns interactive plotting off when show=False: end with plt.show()
 plt.gcf().axes[0].set_xlabel("model output: log of the expected rentals per hour", labelpad=20)
 plt.gcf().axes[0].set_title("Waterfall plot of the Sunday 14 h hour (TreeSHAP)")
@@ -491,6 +489,7 @@ plt.show()
 # week's permutation importance, on the same hours.
 
 # %%
+plt.figure()  # shap draws into the current figure: start a new one
 shap.plots.beeswarm(explanation_test, max_display=11, show=False)
 plt.gcf().axes[0].set_xlabel("SHAP value [log rentals per hour]")
 plt.gcf().axes[0].set_title("Beeswarm plot of 1000 test hours (TreeSHAP)")

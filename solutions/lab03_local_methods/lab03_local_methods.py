@@ -590,6 +590,7 @@ plt.gca().set_xlabel("model output: log of the expected rentals per hour")
 plt.title("Force plot of the 17 h hour (TreeSHAP)", y=1.5)
 plt.show()
 
+plt.figure()  # shap draws into the current figure: start a new one
 shap.plots.waterfall(explanation[hour_17], show=False)  # show=False: we add labels, then plt.show()
 ax = plt.gcf().axes[0]
 ax.set_xlabel("model output: log of the expected rentals per hour", labelpad=20)
@@ -603,6 +604,7 @@ plt.show()
 # hours.
 
 # %%
+plt.figure()  # shap draws into the current figure: start a new one
 shap.plots.beeswarm(explanation, max_display=11, show=False)
 ax = plt.gcf().axes[0]
 ax.set_xlabel("SHAP value [log rentals per hour]")
