@@ -275,7 +275,7 @@ def forward_with_activations(model: nn.Module, layer: nn.Module, inputs: torch.T
     >>> model = ShapesCNN()
     >>> logits, A = forward_with_activations(model, model.relu4, torch.zeros(1, 3, 32, 32))
     >>> tuple(logits.shape), tuple(A.shape)
-    ((1, 3), (1, 32, 16, 16))
+    ((1, 3), (1, 16, 16, 16))
     """
     if not any(module is layer for module in model.modules()):
         raise ValueError("layer must be a submodule of model (e.g. model.relu4)")
