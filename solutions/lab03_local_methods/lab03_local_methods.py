@@ -13,7 +13,7 @@
 # | 2 | `lime_image` — LIME on the superpixels of an image | 3 |
 # | 3 | `shapley_values` — exact Shapley values by enumerating every coalition | 4 |
 # | 4 | `kernel_shap` — KernelSHAP: sampled coalitions, Shapley kernel, constrained regression | 4 |
-# | 5 | the `shap` library: TreeSHAP, waterfall, beeswarm and dependence plots (no code graded) | |
+# | 5 | the `shap` library: TreeSHAP; force, waterfall, beeswarm and dependence plots (not graded) | |
 # | | four written answers, graded by hand | 8 |
 #
 # **How this lab works.** Write your code where it says `YOUR CODE HERE` and remove the
