@@ -190,3 +190,16 @@ def test_weights_ship_in_the_wheel_and_load_from_it(root, tmp_path):
     result = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "torch.Size([3, 16])"
+
+
+def test_pretrained_resnet_is_skipped_at_once_offline(monkeypatch, tmp_path, capsys):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no cached weights
+    start = time.perf_counter()
+    from xaikit.cnn import pretrained_resnet18
+
+    assert pretrained_resnet18() is None
+    assert time.perf_counter() - start < 30  # the import of torchvision.models, no network wait
+    assert "online extra is skipped" in capsys.readouterr().out

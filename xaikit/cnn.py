@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import os
+import socket
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,6 +49,7 @@ __all__ = [
     "load_model",
     "model_data",
     "predict_proba",
+    "pretrained_resnet18",
     "train_classifier",
     "train_model",
     "weights_path",
@@ -283,6 +286,39 @@ def forward_with_activations(model: nn.Module, layer: nn.Module, inputs: torch.T
     with _hook(layer, store):
         outputs = model(inputs)
     return outputs, store["output"]
+
+
+def pretrained_resnet18(*, timeout: float = 10.0):
+    """torchvision's ImageNet ResNet-18, if its weights are cached or can be downloaded; else None.
+
+    For the optional online extras (e.g. on Colab). Offline it returns ``None`` at once, with
+    a one-line reason, and never hangs: it gives up when ``HF_HUB_OFFLINE=1`` (set by the
+    course's ``make`` targets and tests), when the download server cannot be reached within
+    ``timeout`` seconds, or when the download stalls for that long.
+
+    Returns
+    -------
+    (model, weights) or None
+        The model in evaluation mode and its ``ResNet18_Weights`` (``weights.transforms()``
+        preprocesses an image, ``weights.meta["categories"]`` names the 1,000 classes).
+    """
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    weights = ResNet18_Weights.IMAGENET1K_V1
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    previous = socket.getdefaulttimeout()
+    try:
+        if not cached.exists():
+            if os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise ConnectionError("offline mode (HF_HUB_OFFLINE=1)")
+            socket.create_connection(("download.pytorch.org", 443), timeout=timeout).close()
+            socket.setdefaulttimeout(timeout)  # a stalled download fails instead of hanging
+        return resnet18(weights=weights).eval(), weights
+    except Exception as exc:  # no network, no cache, interrupted download: the extra is skipped
+        print(f"Pretrained ResNet-18 not available ({type(exc).__name__}: {exc}); the online extra is skipped.")
+        return None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 # --- shipped models ----------------------------------------------------------------------
