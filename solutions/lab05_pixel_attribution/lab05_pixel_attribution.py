@@ -40,7 +40,6 @@
 
 # %%
 import copy
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
