@@ -156,7 +156,8 @@ fig.suptitle(f"Digits network: first-layer filters (red +, blue −) and activat
 # but one forward pass per window position, and the map is as coarse as the window.
 
 # %%
-x6, y6 = x_test[[3, 2, 1, 18, 4, 8]], y_test[[3, 2, 1, 18, 4, 8]]
+pick = [100 * k + 3 for k in range(6)]  # one test digit of each class 0-5
+x6, y6 = x_test[pick], y_test[pick]
 titles6 = [f"label {int(y)}" for y in y6]
 occlusion = Occlusion(digit_model)
 start = time.perf_counter()

@@ -620,11 +620,11 @@ for eps, acc in zip(epsilons, robust_accuracy):
 # Write `model_randomization_test(model, explain, inputs, target, *, layers, seed=0)`:
 #
 # - `explain(model, inputs, target)` returns the maps as a NumPy array of shape `(N, ...)`;
-# - compute the maps of the original model; then work on a **deep copy** (`copy.deepcopy`) so
-#   that `model` itself is never changed;
+# - compute the maps of the original model; then work on a **deep copy**,
+#   `randomized = copy.deepcopy(model)`, so that `model` itself is never changed;
 # - call `torch.manual_seed(seed)` **once**, then for each name in `layers` (in that order, each
 #   randomization adding to the previous ones) call `reset_parameters()` on that layer of the
-#   copy (`dict(copy.named_modules())[name]`) and explain the copy;
+#   copy (`dict(randomized.named_modules())[name]`) and explain the copy;
 # - compare each image's new map with its original map by the Spearman rank correlation of the
 #   flattened maps (`scipy.stats.spearmanr(a, b).statistic`).
 #
