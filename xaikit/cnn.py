@@ -9,7 +9,7 @@ Two architectures, both written with one module per operation (every ReLU is its
   four convolutions, **global average pooling** and one linear layer, the architecture for
   which the class activation map (CAM) is defined.
 
-Trained weights ship with the helper (``xaikit/weights/``, a few dozen KB each) and load with
+Trained weights ship with the helper (``xaikit/weights/``, 20 to 90 KB each) and load with
 :func:`load_model`; :func:`train_model` retrains any of them from scratch with the recipe in
 :data:`MODELS` (``python -m xaikit.cnn`` rewrites the shipped files). The module also gives
 the plumbing every attribution method needs: :func:`predict_proba`, :func:`accuracy` and
