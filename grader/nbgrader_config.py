@@ -40,5 +40,4 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPr
 
 # `nbgrader zip_collect`: files downloaded from the LMS are named <student-id>_<lab>.ipynb
 # (or zipped); the student id is the part before the first underscore.
-c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollector"
-c.FileNameCollector.named_regexp = r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?P<file_id>[^/]+\.ipynb)$"
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?P<file_id>[^/]+\.ipynb)$"

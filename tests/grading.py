@@ -1,8 +1,9 @@
 """The nbgrader round trip of one lab in a temporary course directory.
 
-Used by test_nbgrader.py: build the lab's source notebook, release it, submit a batch
-(solution, blank release, corrupted file, one plausible wrong answer per question),
-autograde the batch with the instructor command, generate feedback and export grades.
+Used by test_nbgrader.py: build the lab's source notebook, release it, collect a batch of
+downloaded submissions (solution, blank release, corrupted file, one plausible wrong answer
+per question), autograde it, generate feedback and export grades — all with the instructor
+commands (`xai-course ...`, the same as `make release/collect/autograde/feedback/export`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,10 +75,20 @@ def run(lab: str, course: Path) -> RoundTrip:
     submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank, "corrupt": CORRUPT}
     for w in wrong:
         submissions[f"wrong-{w.label}"] = _with_cell_replaced(solution, w.grade_id, w.source)
+    # As downloaded from an LMS: <student-id>_<lab>.ipynb files, one of them inside a zip.
+    archive = course / "downloaded" / lab / "archive"
+    archive.mkdir(parents=True)
     for student, nb in submissions.items():
-        target = course / "submitted" / student / lab / f"{lab}.ipynb"
-        target.parent.mkdir(parents=True)
-        target.write_text(nb if isinstance(nb, str) else nbformat.writes(nb))
+        name = f"{student}_{lab}.ipynb"
+        text = nb if isinstance(nb, str) else nbformat.writes(nb)
+        if student == "blank":
+            with zipfile.ZipFile(archive / "blank-upload.zip", "w") as zf:
+                zf.writestr(name, text)
+        else:
+            (archive / name).write_text(text)
+    subprocess.run([*cli, "collect", lab], check=True, capture_output=True, text=True)
+    collected = {p.parent.parent.name for p in (course / "submitted").glob(f"*/{lab}/{lab}.ipynb")}
+    assert collected == set(submissions), f"zip_collect gathered {sorted(collected)}"
 
     result = RoundTrip(lab, course, wrong)
     proc = subprocess.run([*cli, "autograde", lab], capture_output=True, text=True)

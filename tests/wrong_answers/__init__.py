@@ -22,4 +22,10 @@ class Wrong:
 
 
 def for_lab(lab: str) -> list[Wrong]:
-    return importlib.import_module(f"wrong_answers.{lab}").WRONG
+    """The lab's wrong answers ([] if it has none yet: test_every_question_has_... then fails)."""
+    try:
+        return importlib.import_module(f"wrong_answers.{lab}").WRONG
+    except ModuleNotFoundError as exc:
+        if exc.name != f"wrong_answers.{lab}":
+            raise
+        return []
