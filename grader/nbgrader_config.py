@@ -14,6 +14,7 @@ import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from xaigrader.cli import STUDENT_ID
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -39,5 +40,6 @@ c.Autograde.create_student = True
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # `nbgrader zip_collect`: files downloaded from the LMS are named <student-id>_<lab>.ipynb
-# (or zipped); the student id is the part before the first underscore.
-c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?P<file_id>[^/]+\.ipynb)$"
+# (or zipped); the student id is the part before the first underscore. `xai-course collect`
+# lists the files that do not follow this pattern.
+c.FileNameCollectorPlugin.named_regexp = rf".*/(?P<student_id>{STUDENT_ID})_(?P<file_id>[^/]+\.ipynb)$"

@@ -50,6 +50,11 @@ class RoundTrip:
         return sum(self.scores.get(student, {}).values())
 
 
+def student_of(wrong: Wrong) -> str:
+    """The student id a wrong answer is submitted under (ids hold no "_": it separates id and lab)."""
+    return f"wrong-{wrong.label}".replace("_", "-")
+
+
 def _with_cell_replaced(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
     cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id]
@@ -74,7 +79,7 @@ def run(lab: str, course: Path) -> RoundTrip:
     wrong = for_lab(lab)
     submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank, "corrupt": CORRUPT}
     for w in wrong:
-        submissions[f"wrong-{w.label}"] = _with_cell_replaced(solution, w.grade_id, w.source)
+        submissions[student_of(w)] = _with_cell_replaced(solution, w.grade_id, w.source)
     # As downloaded from an LMS: <student-id>_<lab>.ipynb files, one of them inside a zip.
     archive = course / "downloaded" / lab / "archive"
     archive.mkdir(parents=True)
@@ -86,7 +91,9 @@ def run(lab: str, course: Path) -> RoundTrip:
                 zf.writestr(name, text)
         else:
             (archive / name).write_text(text)
-    subprocess.run([*cli, "collect", lab], check=True, capture_output=True, text=True)
+    (archive / "Untitled.ipynb").write_text(nbformat.writes(blank))  # no student id: reported, not collected
+    proc = subprocess.run([*cli, "collect", lab], capture_output=True, text=True)
+    assert proc.returncode == 1 and "NOT COLLECTED: Untitled.ipynb" in proc.stdout, proc.stdout + proc.stderr
     collected = {p.parent.parent.name for p in (course / "submitted").glob(f"*/{lab}/{lab}.ipynb")}
     assert collected == set(submissions), f"zip_collect gathered {sorted(collected)}"
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,9 +65,23 @@ def cmd_release(args) -> int:
     return 0
 
 
+STUDENT_ID = r"[A-Za-z0-9.\-]+"  # the part of a downloaded file name before "_<lab>.ipynb"
+
+
+def uncollectable(root: Path, lab: str) -> list[Path]:
+    """Downloaded notebooks whose name is not ``<student-id>_<lab>.ipynb`` (zip_collect misfiles them)."""
+    extracted = root / "downloaded" / lab / "extracted"
+    pattern = re.compile(rf"{STUDENT_ID}_{re.escape(lab)}\.ipynb")
+    return sorted(p for p in extracted.rglob("*.ipynb") if not pattern.fullmatch(p.name))
+
+
 def cmd_collect(args) -> int:
     nbgrader(args.root, "zip_collect", args.lab, "--force")
-    return 0
+    bad = uncollectable(args.root, args.lab)
+    for path in bad:
+        print(f"NOT COLLECTED: {path.name} - rename it to <student-id>_{args.lab}.ipynb "
+              "(the id made of letters, digits, '.' and '-') and collect again")
+    return 1 if bad else 0
 
 
 def scores(root: Path, lab: str) -> list[dict]:

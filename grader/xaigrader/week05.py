@@ -13,7 +13,7 @@ Oracles, each called with the settings pinned in ``shared/xai-oracles.md``:
 | ``GradCAMPlusPlus``          | pytorch-grad-cam ``GradCAMPlusPlus`` (min-max normalized maps)        | 0.01 absolute on [0, 1] |
 | ``FGSM``                     | captum ``robust.FGSM`` with the cross-entropy loss, bounds [0, 1], zero threshold 0 | 1e-6 |
 | ``model_randomization_test`` | a reference cascade (deepcopy, ``reset_parameters`` after one seed) with ``scipy.stats.spearmanr`` | 1e-6 |
-| ``deletion_curve``           | a reference built from pixel ranks (independent of the student's loop); end points exact | 1e-5 |
+| ``deletion_curve``           | a reference built from pixel ranks (independent of a loop over steps) | 1e-5 |
 | ``pointing_game``            | brute-force distances from the peak to every mask pixel               | exact |
 | ``relevance_mass``           | the definition on random signed maps (Arras et al. 2022)              | 1e-9 |
 
