@@ -17,7 +17,7 @@ Oracles:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from xaikit.checks.week01 import as_conditions
 from xaikit.tables import load_apartments
 
 from .core import CheckFailed, as_array, call, expect_close, grading, passed, rng, unchanged
@@ -109,23 +110,6 @@ def _path_reference(tree, x, names):
     return conditions
 
 
-def _as_conditions(value, name: str):
-    if value is None:
-        raise CheckFailed(f"`{name}` returned None: did you forget the `return` statement?")
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise CheckFailed(f"`{name}` should return a list of (feature name, operator, threshold) tuples, "
-                          f"not a {type(value).__name__}.")
-    out = []
-    for item in value:
-        if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or len(item) != 3:
-            raise CheckFailed(f"`{name}`: every entry should be a tuple (feature name, operator, threshold), got {item!r}.")
-        try:
-            out.append((item[0], item[1], float(item[2])))
-        except (TypeError, ValueError):
-            raise CheckFailed(f"`{name}`: the threshold should be a number, got {item[2]!r}.") from None
-    return out
-
-
 def _show(condition) -> str:
     feature, operator, threshold = condition
     return f"{feature} {operator} {threshold:.4g}"
@@ -160,7 +144,7 @@ def decision_path_rules(func) -> None:
 
         for k, (tree, x) in enumerate(cases):
             x_given = x.copy()
-            got = _as_conditions(call(func, tree, x_given, feature_names=list(names), name=name), name)
+            got = as_conditions(call(func, tree, x_given, feature_names=list(names), name=name), name)
             unchanged(x_given, x, name)
             expected = _path_reference(tree, x, names)
             kind = type(tree).__name__

@@ -72,7 +72,8 @@ def _toy_tree():
     return X, DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
 
 
-def _as_conditions(value, name: str) -> list[tuple[str, str, float]]:
+def as_conditions(value, name: str) -> list[tuple[str, str, float]]:
+    """A decision path as (feature, "<=" or ">", float threshold) tuples, or a one-line CheckFailed."""
     if value is None:
         raise CheckFailed(f"`{name}` returned None: did you forget the `return` statement?")
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
@@ -100,14 +101,14 @@ def decision_path_rules(func) -> None:
     names = ["a", "b", "c"]
     x = X[0].copy()
     x_before = x.copy()
-    conditions = _as_conditions(call(func, tree, x, feature_names=names, name=name), name)
+    conditions = as_conditions(call(func, tree, x, feature_names=names, name=name), name)
     _unchanged(x, x_before, name)
     depth = tree.get_depth()
     if not 1 <= len(conditions) <= depth:
         raise CheckFailed(f"`{name}` returned {len(conditions)} conditions for a tree of depth {depth}; "
                           "there is one test per internal node on the path, and leaves test nothing.")
     for row in X[:10]:
-        for feature, operator, threshold in _as_conditions(call(func, tree, row, feature_names=names, name=name), name):
+        for feature, operator, threshold in as_conditions(call(func, tree, row, feature_names=names, name=name), name):
             if feature not in names:
                 raise CheckFailed(f"`{name}`: {feature!r} is not one of the feature_names; "
                                   "report the name of the feature tested at each node.")
