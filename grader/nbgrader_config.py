@@ -12,9 +12,11 @@ The course directory is the repository itself:
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 from xaigrader.cli import STUDENT_ID
+from xaigrader.verdicts import FlagGraderErrors, SandboxedExecute, Verdicts
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -28,10 +30,30 @@ c.CourseDirectory.db_url = f"sqlite:///{os.path.join(ROOT, 'gradebook.db')}"
 # The jupytext sources (*.py) stay out of the release; the notebook built from them goes in.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 
-# Execution while autograding: offline, bounded, and a stuck cell is interrupted, not fatal.
-c.Execute.timeout = 300
-c.Execute.interrupt_on_timeout = True
-c.Execute.extra_arguments = []
+# Autograding in two phases (grader/xaigrader/verdicts.py): the notebook runs in a sandboxed
+# kernel that only hands in the student's objects; the hidden tests then run in the grader's
+# process and decide each test cell's score. nbgrader's own steps stay around them.
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute,
+    Verdicts,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    FlagGraderErrors,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# Time: a stuck cell is interrupted (not fatal) and the notebook as a whole is bounded.
+c.SandboxedExecute.timeout = 300
+c.SandboxedExecute.total_timeout = 900
+c.SandboxedExecute.interrupt_on_timeout = True
+c.SandboxedExecute.extra_arguments = []
+# The sandbox: "auto" (bubblewrap if it works here, else resource limits only, with a
+# warning), "required" (refuse to grade without it) or "off"; XAI_SANDBOX overrides it.
+c.SandboxedExecute.sandbox_config = {"mode": "auto"}
+# A test cell the student deleted is put back (and graded), not silently dropped.
+c.OverwriteCells.add_missing_cells = True
 
 # Students are created on the fly from the submitted/ folder names.
 c.Autograde.create_student = True

@@ -44,27 +44,69 @@ def passed(message: str) -> None:
     print(f"{_GREEN}✓{_RESET} {message}")
 
 
-def call(func: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+BUDGET_S = 30  # seconds a visible check waits for the student's function on its small example
+
+
+class _OutOfTime(BaseException):  # a student's `except Exception` must not swallow it
+    pass
+
+
+@contextlib.contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Interrupt the main thread after ``seconds`` (an endless loop ends in a message, not a hang)."""
+    import signal
+    import threading
+
+    usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def call(func: Callable, *args: Any, name: str | None = None, budget: float | None = BUDGET_S, **kwargs: Any) -> Any:
     """Call a student's function, turning its errors into one-line feedback.
+
+    Parameters
+    ----------
+    budget : float or None
+        Seconds the function may take (on the tiny examples of a visible check it needs a
+        fraction of one); ``None`` waits forever.
 
     Raises
     ------
     NotAttempted
         If ``func`` raises ``NotImplementedError``.
     CheckFailed
-        If ``func`` is not callable or raises any other exception.
+        If ``func`` is not callable, raises any other exception, or runs out of time.
     """
     name = name or getattr(func, "__name__", "your function")
     if not callable(func):
         raise CheckFailed(f"`{name}` should be a function, but it is a {type(func).__name__}.")
+    limit = _time_budget(budget) if budget and not hasattr(func, "remote_callable") else contextlib.nullcontext()
     try:
-        return func(*args, **kwargs)
+        with limit:
+            return func(*args, **kwargs)
     except NotImplementedError:
         raise NotAttempted(
             f"`{name}` is not written yet: replace `raise NotImplementedError()` with your code."
         ) from None
+    except _OutOfTime:
+        raise CheckFailed(f"`{name}` did not finish within {budget:g} s on a tiny example: is there an endless loop?") from None
     except Exception as exc:  # the student's bug, reported in one line
-        raise CheckFailed(f"`{name}` raised {type(exc).__name__}: {_first_line(exc)}") from None
+        kind = getattr(exc, "type_name", type(exc).__name__)
+        raise CheckFailed(f"`{name}` raised {kind}: {_first_line(exc)}") from None
 
 
 def as_array(
