@@ -10,6 +10,11 @@ BIN := $(VENV)/bin
 TORCH := torch==2.14.1 torchvision==0.29.1
 TORCH_INDEX ?=
 LAB ?=
+JOBS ?=
+STUDENT ?=
+# Threads: every process the course starts gets OMP_NUM_THREADS=1 (and MKL/OpenBLAS/torch
+# alike), set in one place, xaikit/threads.py, by `xai-course` and by the tests' conftest.py:
+# on a busy 2-core machine more threads per process made grading 15x slower.
 export HF_HUB_OFFLINE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -33,7 +38,7 @@ course: $(STAMP) ## set everything up and open JupyterLab on the labs
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/labs
 
 test: $(STAMP) ## run the whole test suite (executes every notebook, proves the nbgrader round trip)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 test-fast: $(STAMP) ## the tests that take seconds (no notebook execution)
 	$(BIN)/python -m pytest -m "not slow"
@@ -47,8 +52,8 @@ release: $(STAMP) ## generate the student versions in labs/ from solutions/ (nbg
 collect: $(STAMP) ## collect LMS downloads from downloaded/$(LAB)/archive (LAB=...)
 	$(BIN)/xai-course collect $(LAB)
 
-autograde: $(STAMP) ## autograde submitted/*/$(LAB) and print the scores (LAB=...)
-	$(BIN)/xai-course autograde $(LAB)
+autograde: $(STAMP) ## autograde submitted/*/$(LAB), print the scores (LAB=... [JOBS=2] [STUDENT="s1 s2"])
+	$(BIN)/xai-course autograde $(LAB) $(if $(JOBS),--jobs $(JOBS)) $(foreach s,$(STUDENT),--student $(s))
 
 feedback: $(STAMP) ## feedback HTML for $(LAB), hidden tests removed (LAB=...)
 	$(BIN)/xai-course feedback $(LAB)

@@ -16,7 +16,8 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 from xaigrader.cli import STUDENT_ID
-from xaigrader.verdicts import FlagGraderErrors, SandboxedExecute, Verdicts
+from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
+from xaigrader.verdicts import FlagGraderErrors, RestoreCellMetadata, SandboxedExecute, Verdicts
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -33,6 +34,14 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Autograding in two phases (grader/xaigrader/verdicts.py): the notebook runs in a sandboxed
 # kernel that only hands in the student's objects; the hidden tests then run in the grader's
 # process and decide each test cell's score. nbgrader's own steps stay around them.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreCellMetadata,  # a renamed, corrupted or forged test cell never rejects a whole submission
+    OverwriteCells,
+    CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
     Verdicts,
@@ -45,7 +54,9 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 # Time: a stuck cell is interrupted (not fatal) and the notebook as a whole is bounded.
-c.SandboxedExecute.timeout = 300
+# Cells measured by `make bench` get 10x their time (grader/xaigrader/budgets.json), other
+# cells `timeout` seconds, a notebook 5x its measured total (else `total_timeout`).
+c.SandboxedExecute.timeout = 60
 c.SandboxedExecute.total_timeout = 900
 c.SandboxedExecute.interrupt_on_timeout = True
 c.SandboxedExecute.extra_arguments = []

@@ -241,7 +241,7 @@ def cmd_autograde(args) -> int:
     return 0
 
 
-FEEDBACK_LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION", "xaigrader")
+FEEDBACK_LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "xaigrader")  # hidden-test code or the grader's name
 
 
 def cmd_feedback(args) -> int:
@@ -254,7 +254,7 @@ def cmd_feedback(args) -> int:
              if any(m in p.read_text(errors="replace") for m in FEEDBACK_LEAKS)]
     for path in leaks:
         path.unlink()
-        print(f"REMOVED {path.relative_to(args.root)}: it showed hidden-test or solution text")
+        print(f"REMOVED {path.relative_to(args.root)}: it showed hidden-test code")
     if leaks:
         return 1
     print(f"feedback in {args.root / 'feedback'} (one HTML file per student and notebook)")

@@ -39,11 +39,19 @@ log = logging.getLogger("xaigrader.sandbox")
 
 NOBODY = 65534
 GiB = 1024**3
+UID_BASE, UID_RANGE = 200_000, 100_000
+
+
+def grading_uid() -> int:
+    """An unprivileged user id of this grading process (no account has it)."""
+    return UID_BASE + os.getpid() % UID_RANGE
 
 # Environment variables a sandboxed process gets (nothing else of the grader's environment).
 BASE_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
+    "USER": "student",
+    "LOGNAME": "student",
     "HOME": "/tmp",
     "TMPDIR": "/tmp",
     "XDG_CACHE_HOME": "/tmp/.cache",
@@ -82,12 +90,14 @@ class Sandbox:
         The environment variable ``XAI_SANDBOX`` overrides it.
     limits : Limits
     uid : int
-        The unprivileged user the code runs as when the grader itself runs as root.
+        The unprivileged user the code runs as when the grader itself runs as root: by
+        default one without an account, different for each grading process, so that
+        process limits (counted per user) of one submission never starve another.
     """
 
     mode: str = "auto"
     limits: Limits = field(default_factory=Limits)
-    uid: int = NOBODY
+    uid: int = field(default_factory=lambda: grading_uid())
 
     def __post_init__(self) -> None:
         self.mode = os.environ.get("XAI_SANDBOX", self.mode)
@@ -131,10 +141,15 @@ class Sandbox:
         *,
         writable: list[Path] = (),
         readable: list[Path] = (),
+        hidden: list[Path] = (),
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> list[str]:
-        """The command line that runs ``argv`` confined; see the module docstring."""
+        """The command line that runs ``argv`` confined; see the module docstring.
+
+        ``hidden`` paths (inside readable ones) are replaced by empty ones: a forbidden
+        library's package folder, say.
+        """
         environment = {**BASE_ENV, **(env or {})}
         lim = self.limits
         limits = ["prlimit", f"--as={lim.memory_bytes}", f"--nproc={lim.processes}", f"--fsize={lim.file_bytes}",
@@ -151,9 +166,9 @@ class Sandbox:
             if cwd is not None:
                 env_cmd += [f"--chdir={cwd}"]
             return [*limits, "--", *env_cmd, *argv]
-        return self._confined(argv, limits, environment, writable=writable, readable=readable, cwd=cwd)
+        return self._confined(argv, limits, environment, writable=writable, readable=readable, hidden=hidden, cwd=cwd)
 
-    def _confined(self, argv, limits, environment, *, writable, readable, cwd) -> list[str]:
+    def _confined(self, argv, limits, environment, *, writable, readable, cwd, hidden=()) -> list[str]:
         # As root, bubblewrap builds the mounts with root's rights and setpriv (inside) then
         # becomes the unprivileged user; as a normal user, a user namespace does both.
         namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
@@ -180,6 +195,8 @@ class Sandbox:
                 cmd += ["--perms", "0755", "--dir", str(folder)]
         for kind, path in binds:
             cmd += [kind, str(path), str(path)]
+        for path in hidden:
+            cmd += ["--tmpfs", str(path)] if Path(path).is_dir() else ["--ro-bind", "/dev/null", str(path)]
         for key, value in environment.items():
             cmd += ["--setenv", key, value]
         if cwd is not None:

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import importlib
 import io
+import json
 import os
 import re
 import shutil
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
@@ -90,6 +91,45 @@ def _sandbox_from(config) -> Sandbox:
     return Sandbox(mode=config.get("mode", "auto"), **({"uid": config["uid"]} if "uid" in config else {}))
 
 
+# --- before phase 1: the submission's nbgrader metadata ----------------------------------
+
+class RestoreCellMetadata(NbGraderPreprocessor):
+    """Give every graded cell the instructor's nbgrader metadata; strip it from any other cell.
+
+    A student may rename a test cell's grade id, corrupt its points or flags, or mark an
+    ordinary cell as graded; nbgrader's own checks would then reject the whole submission.
+    Here the metadata of a cell whose grade id the gradebook knows is rebuilt from the
+    gradebook, and any other cell loses its nbgrader metadata (becomes an ordinary cell).
+    A test cell that is then missing is put back by ``OverwriteCells.add_missing_cells``.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        with Gradebook(resources["nbgrader"]["db_url"]) as gb:
+            notebook = gb.find_notebook(resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"])
+            grade = {c.name: c.max_score for c in notebook.grade_cells}
+            solution = {c.name for c in notebook.solution_cells}
+            task = {c.name for c in notebook.task_cells}
+            source = {c.name: c for c in notebook.source_cells}
+            seen = set()
+            for cell in nb.cells:
+                meta = cell.get("metadata", {}).get("nbgrader")
+                if meta is None:
+                    continue
+                grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+                if not isinstance(grade_id, str) or grade_id not in source or grade_id in seen:
+                    del cell.metadata["nbgrader"]
+                    continue
+                seen.add(grade_id)
+                master = {"grade": grade_id in grade, "grade_id": grade_id, "locked": bool(source[grade_id].locked),
+                          "schema_version": 3, "solution": grade_id in solution, "task": grade_id in task}
+                if grade_id in grade:
+                    master["points"] = grade[grade_id]
+                if isinstance(meta.get("checksum"), str):
+                    master["checksum"] = meta["checksum"]
+                cell.metadata["nbgrader"] = master
+        return nb, resources
+
+
 # --- phase 1: the notebook ----------------------------------------------------------------
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -122,12 +162,18 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw["cwd"] = str(exchange)
         return wrapped, kw
 
+    async def interrupt_kernel(self) -> None:
+        """Interrupt by a message on the control channel: a signal would hit the sandbox, not the kernel."""
+        if self.has_kernel:
+            self._connect_control_socket()
+            self.session.send(self._control_socket, self.session.msg("interrupt_request", content={}))
+
 
 class SandboxedExecute(Execute):
     """nbgrader's Execute with the sandboxed kernel, per-cell and per-notebook time budgets,
     and the hand-in of every graded object (see the module docstring)."""
 
-    total_timeout = Integer(900, help="seconds for the whole notebook; later cells are not run").tag(config=True)
+    total_timeout = Integer(900, help="seconds for a whole notebook without a measured budget (bench)").tag(config=True)
     handin_timeout = Integer(60, help="seconds to hand in an object again after its cell failed").tag(config=True)
     sandbox_config = Dict({}, help="Sandbox(mode=..., uid=...) settings").tag(config=True)
 
@@ -137,10 +183,13 @@ class SandboxedExecute(Execute):
         (exchange / "handin").mkdir()
         (exchange / "matplotlib").mkdir()
         _copy_matplotlib_cache(exchange / "matplotlib")
-        worker = Worker(sandbox, readable=[exchange / "handin"]).start()  # imports while the notebook runs
+        preload, forbidden = _worker_needs(nb)
+        worker = Worker(sandbox, readable=[exchange / "handin"], preload=preload, forbidden=forbidden).start()
         resources.setdefault("xai", {}).update(exchange=str(exchange), worker=worker, sandbox=sandbox)
         self._exchange, self._sandbox = exchange, sandbox
-        self._deadline = time.monotonic() + self.total_timeout
+        self._cells, total = _budgets(resources.get("nbgrader", {}).get("assignment"), self.total_timeout)
+        self._deadline = time.monotonic() + total
+        self._total = total
         self._over_time = False
         self._dead = ""
         try:
@@ -151,6 +200,9 @@ class SandboxedExecute(Execute):
             raise
         finally:
             sandbox.release(exchange)
+            workdir = resources.get("metadata", {}).get("path")
+            if workdir:
+                sandbox.release(Path(workdir))
 
     def create_kernel_manager(self):
         if not self.kernel_name:
@@ -160,7 +212,11 @@ class SandboxedExecute(Execute):
         return self.km
 
     def _get_timeout(self, cell):
+        from .bench import CELL_FACTOR, MIN_CELL_S, cell_key
+
         timeout = super()._get_timeout(cell)
+        if cell is not None and cell_key(cell.source) in self._cells:
+            timeout = max(MIN_CELL_S, int(CELL_FACTOR * self._cells[cell_key(cell.source)]))
         left = max(1, int(self._deadline - time.monotonic()))
         return left if timeout is None else min(timeout, left)
 
@@ -172,8 +228,8 @@ class SandboxedExecute(Execute):
             if not self._over_time:
                 self._over_time = True
                 self.log.warning("Notebook exceeded its total time budget (%s s); later cells are not run",
-                                 self.total_timeout)
-            cell.outputs = [_error(f"not run: the notebook used up its total time budget ({self.total_timeout} s).",
+                                 self._total)
+            cell.outputs = [_error(f"not run: the notebook used up its total time budget ({self._total} s).",
                                    "TimeBudgetExceeded")]
             return cell, self.resources
         try:
@@ -183,11 +239,22 @@ class SandboxedExecute(Execute):
             cell.outputs.append(_error("the kernel stopped while running this cell (it exited, crashed or ran out "
                                        "of memory).", "DeadKernelError"))
             return cell, self.resources
+        except CellTimeoutError:
+            # Interrupted, the kernel did not answer (the cell broke the kernel itself): stop it.
+            self._dead = "the kernel stopped answering in an earlier cell."
+            self._stop_kernel()
+            cell.outputs.append(_error("the kernel stopped answering while running this cell, even when interrupted; "
+                                       "the cells after it were not run.", "CellTimeoutError"))
+            return cell, self.resources
         test = hidden_test(cell.source) if utils.is_grade(cell) and cell.cell_type == "code" else None
         handin = self._exchange / "handin"
         if test and not (handin / f"{test.key}.pkl").exists() and not (handin / f"{test.key}.error").exists():
             self._hand_in_again(test, index)
         return cell, self.resources
+
+    def _stop_kernel(self) -> None:
+        with contextlib.suppress(Exception):
+            self.km.provisioner.process.kill()  # the sandbox: every process in it ends
 
     def _hand_in_again(self, test: HiddenTest, index: int) -> None:
         """The cell stopped before its hidden lines: run just those (their output is discarded)."""
@@ -200,11 +267,44 @@ class SandboxedExecute(Execute):
             self.execute_cell(probe, index, store_history=False)  # (nbclient stores it at `index`)
         except DeadKernelError:
             self._dead = "the kernel stopped in an earlier cell (it exited, crashed or ran out of memory)."
+        except CellTimeoutError:
+            self._dead = "the kernel stopped answering in an earlier cell."
+            self._stop_kernel()
         except Exception as exc:  # noqa: BLE001 - the verdict reports the missing hand-in
             self.log.warning("hand-in of %s failed: %s", test.obj, exc)
         finally:
             self.timeout = saved
             self.nb.cells[index] = cell
+
+
+def _budgets(lab: str | None, default_total: int) -> tuple[dict[str, float], int]:
+    """Measured seconds per cell of the lab's solution (``make bench``), and the notebook's limit."""
+    from .bench import BUDGETS, MIN_TOTAL_S, TOTAL_FACTOR
+
+    try:
+        measured = json.loads(Path(os.environ.get("XAI_BUDGETS", BUDGETS)).read_text()).get(lab or "", {})
+    except (OSError, ValueError):
+        measured = {}
+    if not measured:
+        return {}, default_total
+    return measured.get("cells", {}), max(MIN_TOTAL_S, int(TOTAL_FACTOR * measured.get("total", 0)))
+
+
+def _worker_needs(nb: NotebookNode) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the notebook's hidden tests need the worker to import first, and what they forbid."""
+    from .remote import PRELOAD
+
+    preload, forbidden = list(PRELOAD), []
+    for cell in nb.cells:
+        test = hidden_test(cell.source) if cell.cell_type == "code" and utils.is_grade(cell) else None
+        if test:
+            try:
+                week = importlib.import_module(f"xaigrader.{test.module}")
+            except ImportError:
+                continue
+            preload += [m for m in getattr(week, "PRELOAD", ()) if m not in preload]
+            forbidden += [m for m in getattr(week, "FORBIDDEN", ()) if m not in forbidden]
+    return tuple(preload), tuple(forbidden)
 
 
 def _copy_matplotlib_cache(target: Path) -> None:
@@ -252,6 +352,8 @@ class Verdicts(NbGraderPreprocessor):
                         sources[grade_id] = gb.find_source_cell(grade_id, notebook_id, assignment_id).source
                     except MissingEntry:
                         sources[grade_id] = ""
+            with contextlib.suppress(RemoteCrash, RemoteTimeout):
+                worker.ready()  # its imports overlapped the notebook's run; a failure shows per test
             done = set()
             for cell in nb.cells:
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -288,10 +390,12 @@ class Verdicts(NbGraderPreprocessor):
         budget = float(getattr(module, "BUDGET_S", {}).get(test.check, self.default_budget))
         forbidden = tuple(getattr(module, "FORBIDDEN", ()))
         out = io.StringIO()
+        started = time.perf_counter()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
                 with worker.session(handin / f"{test.key}.pkl", forbidden=forbidden, budget=budget) as obj:
                     check(obj)
+            _record_time(test, time.perf_counter() - started)
         except NotAttempted as exc:
             return [_error(str(exc), "NotAttempted", "…")], False
         except CheckFailed as exc:
@@ -341,6 +445,14 @@ class Verdicts(NbGraderPreprocessor):
         except Exception:  # noqa: BLE001 - only a better message was at stake
             return None
         return None
+
+
+def _record_time(test: HiddenTest, seconds: float) -> None:
+    """With XAI_TIMINGS=file (``make bench``), note how long a passing hidden test took."""
+    path = os.environ.get("XAI_TIMINGS")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(json.dumps({"test": test.key, "seconds": round(seconds, 2)}) + "\n")
 
 
 class FlagGraderErrors(NbGraderPreprocessor):

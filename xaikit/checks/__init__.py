@@ -44,7 +44,7 @@ def passed(message: str) -> None:
     print(f"{_GREEN}✓{_RESET} {message}")
 
 
-BUDGET_S = 30  # seconds a visible check waits for the student's function on its small example
+BUDGET_S = 10  # seconds a visible check waits for the student's function on its small example
 
 
 class _OutOfTime(BaseException):  # a student's `except Exception` must not swallow it
