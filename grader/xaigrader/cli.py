@@ -195,6 +195,14 @@ def cmd_autograde(args) -> int:
     if not students:
         raise Unready(f"no submissions of {args.lab} in {args.root / 'submitted'}: run `make collect LAB={args.lab}` "
                       "first.")
+    from .sandbox import Sandbox, SandboxUnavailable, bwrap_works
+
+    try:
+        if not Sandbox().isolated:
+            print(f"WARNING: grading without the sandbox ({bwrap_works()[1] or 'XAI_SANDBOX=off'}): student code "
+                  "runs with your user's rights; see README, 'How grading resists cheating'.", flush=True)
+    except SandboxUnavailable as exc:
+        raise Unready(f"{exc}. Install bubblewrap (apt-get install bubblewrap) or set XAI_SANDBOX=auto.") from None
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(students)))
     print(f"autograding {len(students)} submission(s) of {args.lab} with {jobs} process(es)", flush=True)
     watch = audit.Watch(db_url(args.root), args.lab)
