@@ -228,7 +228,16 @@ fig.suptitle("Three of MiniLM's 72 heads on your sentence");
 # that tell you about reading a large weight as "importance"?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* MODEL_ANSWER_Q1
+# *Model answer.* Layer 0, head 2 is a **previous-token head**: every token sends all its
+# attention (weight 1.0) to the token just before it ([CLS] to itself). Layer 1, head 8 mostly
+# looks at the **next** token (about 0.56 of each row) and puts the rest on [CLS]. Layer 2,
+# head 9 sends about three quarters of every token's attention to **[CLS]**; in the model view
+# many heads of layers 1–5 do the same (e.g. layer 2, head 7 or layer 4, head 5), while [SEP]
+# gets little in MiniLM. A head must distribute a total weight of 1 (softmax), even when
+# nothing in the sentence is relevant to it; parking that weight on a token whose value vector
+# is small or constant, like [CLS] or [SEP], amounts to "add (almost) nothing" (Clark et al.,
+# 2019; Kobayashi et al., 2020). So a large weight can mean *no* update: importance depends on
+# the value vectors, the output projection and the residual stream, not on the weight alone.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -350,12 +359,24 @@ plot_attention(attention_flow(numpy_attention), mine.tokens[0], ax=axes[2], titl
 fig.suptitle("Three readings of MiniLM's attention on your sentence");
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "q2_rollout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# **Question 2 (2 points).** Compare the three matrices. Which is the most uniform, which the
-# most diagonal, and why does adding the residual $0.5\,I$ in every layer produce that
-# diagonal? What does the flow matrix say that the rollout does not?
+# **Question 2 (2 points).** Compare the three matrices: where does each put its weight, and
+# how much do its rows differ? Why does multiplying the layers (rollout) make the rows alike,
+# and what does the residual term $0.5\,I$ change about that? What does the flow matrix
+# measure that the rollout does not?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* MODEL_ANSWER_Q2
+# *Model answer.* The head-averaged last layer still differs from row to row (e.g. many
+# tokens attend to *rude*, which receives 0.14 on average) and puts about 0.3 on [CLS]. The
+# rollout concentrates almost 0.6 of every row on [CLS] and its rows are nearly identical:
+# multiplying six row-stochastic matrices that each send weight to [CLS] mixes the tokens, and
+# the product tends to a rank-one matrix in which every output draws from the inputs in the
+# same proportions. The residual term 0.5·I slows this mixing (each layer keeps half of a
+# token's own share), which is why some diagonal remains; without it the rollout would be
+# dominated by [CLS] even more. The flow matrix is almost uniform (every entry between about
+# 0.06 and 0.08): the residual edges are wide pipes (capacity ≥ 0.5), so nearly every input
+# can push almost the same amount to every output. Flow measures how much *could* pass through
+# the graph (connectivity and bottlenecks), not how the model weighs the words; like rollout
+# it is the same whatever class is explained.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -664,7 +685,23 @@ for (a, b), tau in zip(pairs, taus):
 # weakness of the pointing game itself.
 #
 # ### BEGIN SOLUTION
-# *Model answer.* MODEL_ANSWER_Q3
+# *Model answer.* Integrated Gradients and occlusion find the deciding word in every one
+# of the 24 sentences (pointing-game score 1.00). Last-layer attention, flow and |gradient ×
+# input| reach only 0.38, rollout 0.21 (close to chance, 0.16), and signed gradient × input
+# 0.08, below chance: its sign on the sentiment word often points against the class. The
+# attention cannot be expected to point at the word: the encoder was frozen, so its attention
+# was learned for sentence similarity and is identical whichever class we explain; and how much
+# a token contributes depends on its value vectors, the output projections, the feed-forward
+# layers, the residual stream (the word's own embedding reaches the pooled output directly) and
+# the classifier's weights, none of which the attention weights contain. The agreement with IG
+# is weak: median Kendall τ about +0.2 for last-layer attention, +0.3 for flow and below +0.1
+# for rollout, against +0.4 between occlusion and IG. For this model that sides with Jain &
+# Wallace; Wiegreffe & Pinter would add that this is a property of the model and the test (the
+# lecture showed that even uniform attention hardly changes this model's predictions, so its
+# attention cannot be what decides). Weaknesses of the pointing game: it only looks at the
+# top-ranked word (the rest of the ranking and the magnitudes are ignored), its chance level
+# depends on sentence length, and it assumes the model really uses the word we call deciding;
+# occlusion with [MASK] also feeds the model inputs it never saw in training.
 # ### END SOLUTION
 
 # %% [markdown]
