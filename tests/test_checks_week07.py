@@ -173,7 +173,7 @@ def test_modifying_the_input_ids_in_place_is_caught(solution):
 
 
 def test_completeness_problem_is_sharp():
-    """The hidden completeness test allows 1 %; captum's own midpoint rule is far closer on its model."""
+    """The hidden completeness test allows 1 %; captum's own midpoint rule is within 0.3 % on its model."""
     from captum.attr import LayerIntegratedGradients
 
     model, ids, mask, target = hidden._text_problems(9757)[1]
@@ -183,7 +183,7 @@ def test_completeness_problem_is_sharp():
         return_convergence_delta=True)
     with torch.no_grad():
         gap = (model(ids, mask) - model(baseline, mask))[torch.arange(len(ids)), target]
-    assert float((delta.abs() / gap.abs()).max()) < 0.001
+    assert float((delta.abs() / gap.abs()).max()) < 0.003
 
 
 def test_attention_problems_are_not_nearly_uniform():
