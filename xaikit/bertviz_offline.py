@@ -36,7 +36,7 @@ _FIT = """(function () {
   function fit() {
     var frame = null;
     try { frame = window.frameElement; } catch (e) { return; }
-    if (frame) { frame.style.height = Math.ceil(document.body.getBoundingClientRect().bottom + 12) + 'px'; }
+    if (frame) { frame.style.height = Math.ceil(document.body.getBoundingClientRect().bottom + 30) + 'px'; }
   }
   window.addEventListener('load', fit);
   if (window.ResizeObserver) { new ResizeObserver(fit).observe(document.body); }
