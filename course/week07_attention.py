@@ -33,6 +33,7 @@ import torch
 from captum.attr import FeatureAblation, LayerGradientXActivation, LayerIntegratedGradients
 from scipy.stats import spearmanr
 from torch import nn
+from tqdm.auto import tqdm
 
 from xaikit.bertviz_offline import head_view, model_view
 from xaikit.sentences import make_sentiment_sentences
@@ -315,7 +316,7 @@ baseline = reference_input_ids(ids)
 ig = torch.cat([ig_explainer.attribute(ids[k:k + 4], baselines=baseline[k:k + 4], target=target[k:k + 4],
                                        additional_forward_args=(mask[k:k + 4],), n_steps=16, method="riemann_middle",
                                        internal_batch_size=64).sum(dim=-1)
-                for k in range(0, len(ids), 4)]).detach().numpy()
+                for k in tqdm(range(0, len(ids), 4), desc="Integrated Gradients")]).detach().numpy()
 occlusion = FeatureAblation(model).attribute(ids, baselines=tokenizer.mask_token_id, target=target,
                                              additional_forward_args=(mask,), perturbations_per_eval=8).numpy()
 
