@@ -107,8 +107,8 @@ ax.set_title("Cosine similarity of MiniLM's word embeddings")
 fig.colorbar(image, ax=ax, label="cosine similarity");
 
 # %% [markdown]
-# Note that *wonderful* and *terrible* are not far apart: an embedding records how a word is
-# used (both describe an experience), not yet whether the sentence is positive. The layers
+# Note that *wonderful* is almost as close to *terrible* as to *excellent*: an embedding records
+# how a word is used (both describe an experience), not yet whether the sentence is positive. The layers
 # above mix each token's vector with its context.
 #
 # ## 3. Scaled dot-product attention
@@ -276,6 +276,10 @@ plot_attention(syntax_attention[0, best[0], best[1]], syntax_batch.tokens[0],
                title=f"layer {best[0]}, head {best[1]}: the verb 'felt' (row) and its subject");
 
 # %% [markdown]
+# One head stands out, at about five times the average head, but it is far from the clear-cut
+# syntactic heads Clark et al. (2019) found in BERT-base: a small distilled model spreads such
+# relations over several heads.
+#
 # ## 6. What attention weights are and are not
 #
 # It is tempting to read $\alpha_{ij}$ as "how important token $j$ is". Two papers of 2019
@@ -438,9 +442,13 @@ ax.set_xticks(range(3))
 ax.tick_params(bottom=True, labelbottom=True);
 
 # %% [markdown]
-# In the toy, token 0 after layer 2 reaches input token 2 only through layer-1 nodes whose edges
-# to token 2 are thin: rollout adds up the products of all such paths, flow is limited by the
-# bottleneck edges. Abnar & Zuidema found both correlate better with input-gradient and
+# Worked example: from token 0 at the top to input token 2 there are three paths, through each
+# token of layer 1. Rollout adds their products, $0.6 \cdot 0.05 + 0.35 \cdot 0.4 + 0.05 \cdot 0.65 \approx 0.20$;
+# the maximum flow adds their bottlenecks (the paths share no edge), $0.05 + 0.35 + 0.05 = 0.45$.
+# Over the three input tokens, token 0's rollout row is $(0.57, 0.23, 0.20)$, and its flows
+# $(0.70, 0.45, 0.45)$ normalise to $(0.44, 0.28, 0.28)$: flow spreads the credit more evenly,
+# because a path counts as long as its narrowest pipe is open. Abnar & Zuidema found both
+# correlate better with input-gradient and
 # ablation importance than raw attention does, flow a little more than rollout. Two caveats:
 # both are **class-agnostic** (the same for every class the model could predict) and both
 # inherit the assumption that attention weights measure what flows, which section 6 questioned.
