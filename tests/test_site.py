@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from browser import bertviz_views, chromium
 
 from xaigrader import build
 
@@ -108,3 +109,18 @@ def test_index_links_every_lecture_and_lab(browser, server):
     links = set(browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href)"))
     for page, _ in _pages()[1:]:
         assert f"{server}/{page}" in links, f"index does not link {page}"
+
+
+# The week-7 lecture shows BertViz's head view and model view (xaikit.bertviz_offline).
+BERTVIZ_PAGES = {"lectures/week07_attention.html": {"head", "model"}}
+
+
+@pytest.mark.parametrize("page, kinds", list(BERTVIZ_PAGES.items()), ids=list(BERTVIZ_PAGES))
+def test_bertviz_views_draw_without_network(server, page, kinds):
+    """Every host name fails to resolve in this browser, so a view that needs a CDN stays blank."""
+    with chromium(offline=True) as driver:
+        driver.get(f"{server}/{page}")
+        views = bertviz_views(driver)
+        assert kinds <= {kind.split("-")[0] for kind in views}, f"{page}: BertViz views found: {sorted(views)}"
+        for kind, svgs in views.items():
+            assert any(w > 100 and h > 50 and n > 20 for w, h, n in svgs), f"{page}: the {kind} view drew nothing ({svgs})"
