@@ -9,8 +9,8 @@ Oracles (TransformerLens 3.9 runs the same weights as a ``HookedTransformer``, c
 | ``logit_lens``             | TransformerLens ``accumulated_resid``, ``apply_ln_to_stack(recompute_ln=True)``, ``unembed``; last entry = the model's logits | 1e-4 relative |
 | ``residual_components``    | TransformerLens ``get_full_resid_decomposition`` (same order); the sum is ``resid_final`` | 1e-4 relative |
 | ``direct_logit_attribution`` | TransformerLens ``logit_attrs`` with the final LayerNorm folded into the unembedding, and the folded ``b_U``; the rows add up to the model's logits, for its own decomposition and for a random split | 1e-4 relative |
-| ``previous_token_score``   | a masked sum over the attention patterns (``eye(k=-1)``)                        | 1e-6 relative (float32 patterns) |
-| ``induction_score``        | an explicit loop over queries and keys                                         | 1e-6 relative (float32 patterns) |
+| ``previous_token_score``   | the attention on TransformerLens's ``get_previous_token_head_detection_pattern``, averaged over queries t >= 1 | 1e-6 relative (float32 patterns) |
+| ``induction_score``        | the attention on TransformerLens's ``get_induction_head_detection_pattern``, averaged over queries with a target (an explicit loop agrees: tests/test_checks_week08.py) | 1e-6 relative (float32 patterns) |
 | ``patch_residual``         | TransformerLens ``run_with_hooks`` on ``hook_resid_pre`` / ``hook_resid_post`` and ``patching.get_act_patch_resid_pre``; every position restores the clean logits, none leaves the corrupted ones | 1e-4 relative |
 | ``patch_heads``            | TransformerLens ``run_with_hooks`` on ``attn.hook_z`` and ``patching.get_act_patch_attn_head_out_all_pos`` | 1e-4 relative |
 | ``ablate_heads``           | TransformerLens ``run_with_hooks`` on ``attn.hook_z`` (zeros, per-position batch means of the clean run) | 1e-4 relative |
@@ -197,6 +197,22 @@ def _model_patterns(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return torch.cat([cache["pattern", layer] for layer in range(model.n_layers)], dim=1).numpy(), tokens.numpy()
 
 
+def _detection_masks(kind: str, tokens: np.ndarray) -> np.ndarray:
+    """TransformerLens's detection pattern of each sequence (1 where a head of that kind attends), (batch, pos, pos)."""
+    from transformer_lens import head_detector
+
+    make = {"previous": head_detector.get_previous_token_head_detection_pattern,
+            "induction": head_detector.get_induction_head_detection_pattern}[kind]
+    return np.stack([make(torch.as_tensor(row)[None]).numpy() for row in np.asarray(tokens)]).astype(bool)
+
+
+def _score_reference(pattern: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Attention on the detection pattern, averaged over the queries that have a target (one score per head)."""
+    on_targets = (np.asarray(pattern, dtype=float) * masks[:, None]).sum(axis=3)  # (batch, heads, pos)
+    queries = masks.any(axis=2)
+    return on_targets.transpose(1, 0, 2)[:, queries].mean(axis=1)
+
+
 def previous_token_score(func) -> None:
     name = "previous_token_score"
     with grading(name):
@@ -204,19 +220,21 @@ def previous_token_score(func) -> None:
         problems = [_random_patterns(8401, 4, 5, 11), _random_patterns(8402, 3, 2, 6, sharpness=6.0),
                     _model_patterns(8403)[0]]
         for pattern in problems:
-            n_pos = pattern.shape[-1]
-            mask = np.eye(n_pos, k=-1)
-            expected = (pattern * mask).sum(axis=(2, 3)).mean(axis=0) / (n_pos - 1)
+            masks = _detection_masks("previous", np.zeros((pattern.shape[0], pattern.shape[-1]), dtype=np.int64))
+            expected = _score_reference(pattern, masks)
             given = pattern.copy()
             got = as_array(call(func, given, name=name), name=name, shape=(pattern.shape[1],), what="one score per head")
             if not np.array_equal(given, pattern):
                 raise CheckFailed(f"`{name}` modified the pattern it was given in place.")
-            worst = max(worst, expect_close(got, expected, name=name, reference="the mean attention to position t - 1",
-                                            rtol=1e-6, atol=1e-7))
-    passed(f"{name} matches the reference on random and model attention patterns (largest difference {worst:.1e}).")
+            worst = max(worst, expect_close(got, expected, name=name, rtol=1e-6, atol=1e-7,
+                                            reference="the mean attention on TransformerLens's previous-token "
+                                                      "detection pattern"))
+    passed(f"{name} matches the mean attention on TransformerLens's previous-token detection pattern, on random and "
+           f"model attention patterns (largest difference {worst:.1e}).")
 
 
 def _induction_reference(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """The lab's definition as an explicit loop (the tests check it agrees with TransformerLens's pattern)."""
     totals, count = np.zeros(pattern.shape[1]), 0
     for b in range(tokens.shape[0]):
         for t in range(tokens.shape[1]):
@@ -239,17 +257,17 @@ def induction_score(func) -> None:
             _model_patterns(8505),
         ]
         for pattern, tokens in problems:
-            expected = _induction_reference(pattern, tokens)
+            expected = _score_reference(pattern, _detection_masks("induction", tokens))
             given, given_tokens = pattern.copy(), tokens.copy()
             got = as_array(call(func, given, given_tokens, name=name), name=name, shape=(pattern.shape[1],),
                            what="one score per head")
             if not (np.array_equal(given, pattern) and np.array_equal(given_tokens, tokens)):
                 raise CheckFailed(f"`{name}` modified the pattern or the tokens it was given in place.")
             worst = max(worst, expect_close(got, expected, name=name,
-                                            reference="the mean attention to the induction targets", rtol=1e-6,
-                                            atol=1e-7))
-    passed(f"{name} matches a reference loop over queries and keys on random and model attention patterns, with "
-           f"repeated tokens and many accidental repeats (largest difference {worst:.1e}).")
+                                            reference="the mean attention on TransformerLens's induction detection "
+                                                      "pattern", rtol=1e-6, atol=1e-7))
+    passed(f"{name} matches the mean attention on TransformerLens's induction detection pattern, on random and model "
+           f"attention patterns with repeated tokens and many accidental repeats (largest difference {worst:.1e}).")
 
 
 # --- part 4: activation patching -----------------------------------------------------------

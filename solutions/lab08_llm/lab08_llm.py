@@ -183,15 +183,15 @@ ax.legend();
 #
 # ### BEGIN SOLUTION
 # *Model answer.* Read from the embeddings or after layer 0, the right token gets about the
-# chance probability (≈ 0.01); only after layer 1 does it reach ≈ 0.97 on predictable positions,
-# while unpredictable ones stay near chance. So the prediction is written by layer 1. Layer 0
-# alone cannot do it: to predict, the model must compare the current token with the *previous*
-# token of an earlier position, and that information only exists at the earlier position after
-# a layer-0 head has moved it there; a second layer is needed to use it (composition of two
-# heads). Tuned lenses: in large models the intermediate residual streams live in a different
-# basis than the last one (the unembedding expects the final layer's representation), so the
-# plain logit lens is biased and noisy for early layers; a tuned lens learns a small affine
-# translator per layer before decoding.
+# chance probability (0.01 and 0.03 on predictable positions); only after layer 1 does it
+# reach 0.99, while unpredictable positions stay at chance. So the prediction is written by
+# layer 1. Layer 0 alone cannot do it: to predict, the model must compare the current token
+# with the *previous* token of an earlier position, and that information only exists at the
+# earlier position after a layer-0 head has moved it there; a second layer is needed to use it
+# (composition of two heads). Tuned lenses: in large models the intermediate residual streams
+# live in a different basis than the last one (the unembedding expects the final layer's
+# representation), so the plain logit lens is biased and noisy for early layers; a tuned lens
+# learns a small affine translator per layer before decoding.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -244,7 +244,7 @@ def residual_components(model, tokens):
         parts.append(cache["embed"])
         parts.append(cache["pos_embed"].expand(batch, n_pos, -1))
         parts.append(sum(block.attn.o.bias for block in model.blocks).expand(batch, n_pos, -1))
-    return torch.stack(parts)
+        return torch.stack(parts)
     ### END SOLUTION
 
 
@@ -339,11 +339,11 @@ ax.legend();
 #
 # ### BEGIN SOLUTION
 # *Model answer.* On predictable positions the four layer-1 heads carry the logit of the right
-# token (each contributes several logits, of similar size); the layer-0 heads, the embeddings
-# and the biases contribute almost nothing directly, and on unpredictable positions no head
-# adds much. By this plot layer 0 looks useless, but DLA measures only the *direct* path
-# (component → residual stream → unembedding). Layer 0 works *indirectly*: its output is read
-# by the layer-1 heads (as keys), and that effect is invisible to DLA. Answering it needs an
+# token (each adds about 2.8 to 3.6 logits); the layer-0 heads (below 0.1), the embeddings and
+# the biases contribute almost nothing directly, and on unpredictable positions no head adds
+# much. By this plot layer 0 looks useless, but DLA measures only the *direct* path (component
+# → residual stream → unembedding). Layer 0 works *indirectly*: its output is read by the
+# layer-1 heads (as keys), and that effect is invisible to DLA. Answering it needs an
 # intervention: ablate or patch the layer-0 heads and watch the prediction (parts 4 and 5).
 # ### END SOLUTION
 
@@ -653,14 +653,14 @@ fig.colorbar(image, ax=ax, label="share restored");
 # *Model answer.* Entering blocks 0 and 1, only position 8 matters: restoring its residual
 # stream there restores the whole logit difference (that is where the corrupted token's
 # information lives), and other positions restore nothing. In the final residual stream only
-# position 15 matters: between the two, a layer-1 head moved the information from position 8
-# to position 15. After layer 1, position 8 is no longer read by anything (there is no later
-# layer; attention only moves information forward, and the prediction is made at 15), so
-# patching it there has no effect. Patching the head outputs confirms it: each layer-1 head at
-# t = 15 restores roughly a quarter, all four layer-1 heads together restore everything, and
-# the layer-0 heads restore nothing at either position, since this corruption does not change
-# what the layer-0 heads compute for the key at position 8 (its previous token is unchanged).
-# The four induction heads share the work (redundancy), so none is sufficient alone.
+# position 15 matters: in between, the layer-1 heads moved the information from position 8 to
+# position 15. After layer 1, position 8 is no longer read by anything (there is no later
+# layer, and the prediction is made at 15), so patching it there has no effect. Patching the
+# head outputs confirms it: each layer-1 head at t = 15 restores 0.19 to 0.26 of the
+# difference, all four together restore all of it, and the layer-0 heads restore (almost)
+# nothing at either position, since this corruption does not change what the layer-0 heads
+# compute for the key at position 8 (its previous token is unchanged). The four induction
+# heads share the work (redundancy), so none is sufficient alone.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -758,21 +758,23 @@ print("previous-token heads:", previous_heads, " other layer-0 heads:", other_l0
 # patching, ablation). Is one kind of evidence enough on its own?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* The previous-token heads are **L0H0 and L0H3** (previous-token scores ≈ 0.48
-# and 0.44, the other two layer-0 heads ≈ 0.1); the induction heads are **all four layer-1 heads,
-# L1H0–L1H3** (induction scores ≈ 0.97–0.99). The evidence agrees with the two-layer induction
-# circuit: the layer-1 heads attend from the current token to the token after its earlier
-# occurrence (scores), write the right token directly into the logits (DLA), and move the
-# answer from the earlier position to the prediction (patching: all four together restore the
-# whole difference). Ablation shows the composition: zero-ablating the two previous-token heads
-# breaks the prediction almost completely, although their direct logit attribution is about 0,
-# whereas ablating the other two layer-0 heads costs little; ablating a single induction head
-# costs little because the other three compensate (redundancy), ablating all four destroys the
-# prediction. No single kind of evidence is enough: attention scores are correlational, DLA
-# misses indirect effects (layer 0), patching depends on the corruption chosen (this one did not
-# touch the keys, so the previous-token heads looked irrelevant), and ablation of one head
-# underestimates redundant heads. Agreement between the methods and the known mechanism is what
-# makes the explanation credible.
+# *Model answer.* The previous-token heads are **L0H0 and L0H3** (previous-token scores 0.48
+# and 0.44; the other two layer-0 heads about 0.1). The induction heads are
+# **L1H0, L1H1, L1H2 and L1H3**, all four layer-1 heads (induction scores 0.97 to 0.99). The
+# evidence agrees with the two-layer induction circuit: the layer-1 heads attend from the
+# current token to the token after its earlier occurrences (scores), write the right token
+# directly into the logits (DLA), and move the answer from the earlier position to the
+# prediction (patching: all four together restore the whole difference). Ablation shows the
+# composition: zero-ablating the two previous-token heads raises the loss on predictable
+# positions from 0.03 to 4.9 (about as bad as guessing), although their direct logit
+# attribution is about 0, whereas ablating the other two layer-0 heads costs little (0.16);
+# ablating a single induction head costs little (at most 0.14) because the other three
+# compensate (redundancy), while ablating all four destroys the prediction (5.4). No single
+# kind of evidence is enough: attention scores are correlational, DLA misses indirect effects
+# (layer 0), patching depends on the corruption chosen (this one did not touch the keys, so the
+# previous-token heads looked irrelevant), and ablating one head at a time underestimates
+# redundant heads. Agreement between the methods, and with the known mechanism, is what makes
+# the explanation credible.
 # ### END SOLUTION
 
 # %% [markdown]
