@@ -145,6 +145,12 @@ ax.set(xlabel="component of the final residual stream", ylabel="mean norm",
 ax.legend();
 
 # %% [markdown]
+# Where the next token is unpredictable, the layer-1 heads write very large vectors, larger than
+# where they write the answer. Size is not importance: the final LayerNorm rescales the sum, and
+# only the part of a vector that points along a token's unembedding changes that token's logit.
+# Sections 4 and 5 therefore read the stream *through* the unembedding.
+
+# %% [markdown]
 # ## 4. The logit lens
 #
 # The residual stream has the same shape after every layer, so decode it **as if the model
