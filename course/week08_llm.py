@@ -504,10 +504,10 @@ fig.colorbar(image, ax=axes, label="share of (backward) attention on the ideal p
 fig.suptitle("MiniLM heads scored with TransformerLens's detection patterns (80 random word lists)");
 
 # %% [markdown]
-# A few MiniLM heads are clear previous-token heads, and some attend to the earlier copy of the
-# current word: the building blocks of the tiny model's circuit exist in a real model too,
-# although an encoder can also look forward, so these scores only count attention to earlier
-# positions (`torch.tril`) and see part of the picture.
+# A few MiniLM heads are clear previous-token heads (L0H2, L1H9, L2H11), and a few attend to an
+# earlier copy of the current word (L2H4, L2H9): the building blocks of the tiny model's circuit
+# exist in a real model too. An encoder also looks forward, though, and these scores count only
+# the attention to earlier positions (`torch.tril`), so they see part of the picture.
 #
 # A **probe per layer** asks where MiniLM represents "this word already occurred earlier in the
 # list": a logistic regression on each layer's hidden states, trained on 2/3 of the lists and
@@ -546,7 +546,7 @@ ax.legend(fontsize="small");
 # %% [markdown]
 # The embeddings know only the word and its position, so the probe does about as well as
 # position alone; from layer 2 on, after heads have compared each word with the others, it is
-# right for more than 9 words in 10. The caveat of section 8 applies: decodable is not the same
+# right for about 9 words in 10. The caveat of section 8 applies: decodable is not the same
 # as used. To show use, one would patch or ablate along the probe's direction.
 
 # %% [markdown]
