@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -430,7 +431,9 @@ def to_hooked_transformer(model: TinyTransformer, *, fold_ln: bool = False):
                                   d_vocab=model.d_vocab, attn_only=True, normalization_type="LN",
                                   positional_embedding_type="standard", default_prepend_bos=False, device="cpu",
                                   seed=0)
-    hooked = HookedTransformer(cfg)
+    with warnings.catch_warnings():  # TransformerLens 3.9 announces HookedTransformer's removal in 4.0 (pinned: 3.9)
+        warnings.filterwarnings("ignore", message=".*HookedTransformer is deprecated.*", category=DeprecationWarning)
+        hooked = HookedTransformer(cfg)
     state = {"embed.W_E": model.embed.weight, "pos_embed.W_pos": model.pos_embed.weight,
              "ln_final.w": model.ln_final.weight, "ln_final.b": model.ln_final.bias,
              "unembed.W_U": model.unembed.weight.T, "unembed.b_U": model.unembed.bias}
