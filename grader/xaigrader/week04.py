@@ -146,8 +146,9 @@ def wachter_counterfactual(func) -> None:
     name = "wachter_counterfactual"
     with grading(name):
         worst = 0.0
-        cases = [(9401, None), (9402, "fix best"), (9403, None)]
-        for seed, variant in cases:
+        # One search towards high probability with every feature free; one towards low probability with the
+        # most useful feature fixed (the seeds give one instance on each side of the boundary).
+        for seed, variant in [(9405, None), (9403, "fix best")]:
             coef, intercept, x, mad, best, _ = _logistic_problem(seed)
             model = LogisticNet(coef, intercept)
             p0 = 1 / (1 + np.exp(-(coef @ x + intercept)))
