@@ -79,16 +79,6 @@ def minimal_counterfactual(model, x, target, mad, *, mutable=None):
     x_cf[j] += gap / w[j]
     return x_cf
 ''', "differs from the cheapest counterfactual"),
-    Wrong("minimal_cf", "closed-form-ignores-mutable", '''
-def minimal_counterfactual(model, x, target, mad, *, mutable=None):
-    w = model.coef_[0]
-    x = np.asarray(x, dtype=float)
-    gap = np.log(target / (1 - target)) - (w @ x + model.intercept_[0])
-    j = int(np.argmax(np.abs(w) * np.asarray(mad)))
-    x_cf = x.copy()
-    x_cf[j] += gap / w[j]
-    return x_cf
-'''),
     # --- MMD^2
     Wrong("mmd2", "mmd2-without-cross-term", '''
 def mmd2(X, Z, *, gamma):
@@ -96,29 +86,11 @@ def mmd2(X, Z, *, gamma):
         return np.exp(-gamma * ((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=2))
     return float(kernel(X, X).mean() + kernel(Z, Z).mean())
 ''', "not 0"),
-    Wrong("mmd2", "mmd2-cross-term-once", '''
-def mmd2(X, Z, *, gamma):
-    def kernel(A, B):
-        return np.exp(-gamma * ((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=2))
-    return float(kernel(X, X).mean() - kernel(X, Z).mean() + kernel(Z, Z).mean())
-''', "not 0"),
     # --- greedy prototypes
     Wrong("greedy", "greedy-densest-points", '''
 def greedy_prototypes(K, n_prototypes):
     return np.argsort(-np.asarray(K).mean(axis=0), kind="stable")[:n_prototypes]
 ''', "same one of two separate clusters"),
-    Wrong("greedy", "greedy-forgets-repulsion", '''
-def greedy_prototypes(K, n_prototypes):
-    K = np.asarray(K, dtype=float)
-    data_term = K.mean(axis=0)
-    chosen = []
-    for _ in range(n_prototypes):
-        m = len(chosen) + 1
-        objective = np.diag(K) / m ** 2 - 2 * (data_term[chosen].sum() + data_term) / m
-        objective[chosen] = np.inf
-        chosen.append(int(np.argmin(objective)))
-    return np.array(chosen)
-'''),
     # --- criticisms
     Wrong("criticisms", "criticisms-signed-witness", '''
 def criticisms(K, prototypes, n_criticisms):
