@@ -88,7 +88,7 @@ for row, i in zip(axes, [right, wrong]):
     show_row(row, [D_test[i], *D_train[neighbours[0]]],
              [f"input: {d_test[i]}\npredicted {predicted[i]}"]
              + [f"label {d_train[j]}\nd = {dist:.2f}" for j, dist in zip(neighbours[0], distances[0])])
-fig.suptitle("A 5-NN prediction explained by its five neighbours (d: Euclidean distance)");
+fig.suptitle("A 5-NN prediction explained by its five neighbours (d: Euclidean distance, pixels scaled to [0, 1])");
 
 # %% [markdown]
 # The second row shows why the classifier erred: the neighbours really do look like the input.

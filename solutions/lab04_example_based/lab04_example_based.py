@@ -10,7 +10,7 @@
 # |---|---|---|
 # | 1 | `wachter_counterfactual` — a gradient search with a growing λ, for any differentiable model | 4 |
 # | 1 | `minimal_counterfactual` — the exact cheapest counterfactual of a logistic model | 3 |
-# | 2 | a set of diverse counterfactuals (your own code, not autograded) | — |
+# | 2 | `dpp_diversity` — DiCE's diversity of a set of counterfactuals | 2 |
 # | 3 | `mmd2`, `greedy_prototypes`, `criticisms` — MMD-critic on handwritten digits | 2 + 3 + 2 |
 # | 4 | `dfbeta` — leave-one-out influence in linear regression, without refitting | 3 |
 # | 4 | `influence_on_test_loss` — the influence function of an L2-regularised logistic regression | 3 |
@@ -29,6 +29,8 @@
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -273,16 +275,49 @@ pd.DataFrame([describe(cf_exact, logistic_probability), describe(cf_search, logi
 # There is rarely one counterfactual. Different feature subsets, starting points or distance
 # weights give different, equally valid answers (the *Rashomon effect*), and the cheapest one
 # may not be the most useful one. DiCE (Mothilal, Sharma & Tan, 2020) therefore asks for a
-# *set* of counterfactuals that are valid, close to $x$, sparse **and diverse**, measuring
-# diversity by the determinant of the matrix $K_{ij} = 1/(1 + d(c_i, c_j))$.
+# *set* of counterfactuals $c_1, \dots, c_k$ that are valid, close to $x$, sparse **and
+# diverse**. It measures diversity as the determinant of a similarity matrix (a determinantal
+# point process),
 #
-# Produce such a set yourself with your `wachter_counterfactual`: one search per feature
-# subset in `subsets` below (target 0.6, the working day fixed, `max_rounds=12` so that a subset
-# that cannot reach the target gives up early). Keep only the **valid** ones
-# (network probability at least 0.55), and collect for each: the subset's name, the
-# counterfactual, its probability, its cost in MADs and the number of features it changes by
-# more than 0.05 MAD. Put them in a DataFrame `diverse` with columns
-# `["subset", *names, "P(high)", "cost [MAD]", "changed"]`. This cell is not autograded.
+# $$\mathrm{dpp}(c_1, \dots, c_k) = \det K, \qquad K_{ij} = \frac{1}{1 + d(c_i, c_j)}, \qquad
+#   d(c_i, c_j) = \sum_f \frac{|c_{if} - c_{jf}|}{\mathrm{MAD}_f}.$$
+#
+# $K$ has ones on its diagonal; the determinant is 1 when all counterfactuals are infinitely far
+# apart and 0 when two of them coincide. (DiCE adds $10^{-4}$ to the diagonal for numerical
+# safety; we do not.)
+#
+# Write `dpp_diversity(C, mad)` for an array `C` of shape `(k, n_features)`, one counterfactual
+# per row.
+
+# %% nbgrader={"grade": false, "grade_id": "dpp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def dpp_diversity(C, mad):
+    """DiCE's diversity of a set of counterfactuals: det of 1 / (1 + MAD-weighted L1 distance).
+
+    Returns
+    -------
+    float
+    """
+    ### BEGIN SOLUTION
+    C = np.asarray(C, dtype=float)
+    distances = (np.abs(C[:, None, :] - C[None, :, :]) / np.asarray(mad, dtype=float)).sum(axis=2)
+    return float(np.linalg.det(1.0 / (1.0 + distances)))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "dpp_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check.dpp_diversity(dpp_diversity)
+### BEGIN HIDDEN TESTS
+from xaigrader import week04
+week04.dpp_diversity(dpp_diversity)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now a set of candidates from your `wachter_counterfactual`: one search per subset of features
+# allowed to change (target 0.6, the working day fixed, at most 12 rounds so that a subset that
+# cannot reach the target gives up early). Only the valid ones (probability at least 0.55) are
+# kept. For each we also measure how far it is from the data: the distance (in MADs) to the
+# nearest *training* hour that the network predicts as high demand. A counterfactual that no real
+# hour resembles is hard to believe or to act on.
 
 # %%
 subsets = {
@@ -292,61 +327,63 @@ subsets = {
     "temperature + humidity": ["temp", "humidity"],
     "hour + weather": ["hour", "temp", "humidity", "windspeed"],
 }
-
-# %% nbgrader={"grade": false, "grade_id": "diverse", "locked": false, "schema_version": 3, "solution": true, "task": false}
-### BEGIN SOLUTION
-rows = []
-for label, features in subsets.items():
-    cf = wachter_counterfactual(mlp, x, 0.6, mad, mutable=np.isin(names, features), max_rounds=12)
-    probability = float(predict_positive(mlp, cf)[0])
-    if probability >= 0.55:
-        change = np.abs(cf - x) / mad
-        rows.append([label, *np.round(cf, 1), round(probability, 3), round(float(change.sum()), 2), int(np.sum(change > 0.05))])
-    else:
-        print(f"no valid counterfactual changing {label} only: the search ends at P(high) = {probability:.3f}")
-diverse = pd.DataFrame(rows, columns=["subset", *names, "P(high)", "cost [MAD]", "changed"])
-### END SOLUTION
-diverse
-
-# %% [markdown]
-# How far is each counterfactual from the data? A counterfactual no real hour resembles is
-# hard to act on. For each one, the distance (in MADs) to the nearest *training* hour that the
-# network also predicts as high demand; for comparison, the typical distance between a
-# training hour and its nearest high-demand neighbour.
-
-# %%
 high = X_train[predict_positive(mlp, X_train) >= 0.55]
 
 
 def distance_to_data(z):
-    """MAD-weighted L1 distance to the nearest high-demand training hour (excluding z itself)."""
+    """MAD-weighted L1 distance to the nearest high-demand training hour (other than z itself)."""
     d = np.sum(np.abs(high - z) / mad, axis=1)
     return float(np.min(d[d > 0]))
 
 
-diverse["to nearest high hour [MAD]"] = [distance_to_data(row[names].to_numpy(dtype=float)) for _, row in diverse.iterrows()]
+rows, candidates = [], []
+for label, features in subsets.items():
+    cf = wachter_counterfactual(mlp, x, 0.6, mad, mutable=np.isin(names, features), max_rounds=12)
+    probability = float(predict_positive(mlp, cf)[0])
+    if probability < 0.55:
+        print(f"no valid counterfactual changing {label} only: the search ends at P(high) = {probability:.3f}")
+        continue
+    change = np.abs(cf - x) / mad
+    rows.append([label, *np.round(cf, 1), round(probability, 3), round(float(change.sum()), 2),
+                 int(np.sum(change > 0.05)), round(distance_to_data(cf), 2)])
+    candidates.append(cf)
+diverse = pd.DataFrame(rows, columns=["subset", *names, "P(high)", "cost [MAD]", "changed", "to data [MAD]"])
 typical = np.median([distance_to_data(z) for z in high[:300]])
 print(f"typical distance of a high-demand hour to its nearest high-demand neighbour: {typical:.2f} MAD")
 diverse
 
+# %% [markdown]
+# Which three of them form the most diverse set, by DiCE's measure? And how diverse are the three
+# cheapest?
+
+# %%
+triples = list(itertools.combinations(range(len(candidates)), 3))
+scores = [dpp_diversity(np.array([candidates[i] for i in t]), mad) for t in triples]
+cheapest = tuple(np.argsort(diverse["cost [MAD]"].to_numpy())[:3].tolist())
+print(f"the three cheapest: {[diverse['subset'][i] for i in sorted(cheapest)]}, "
+      f"dpp = {scores[triples.index(tuple(sorted(cheapest)))]:.3f}")
+best = triples[int(np.argmax(scores))]
+print(f"the most diverse three: {[diverse['subset'][i] for i in best]}, dpp = {max(scores):.3f}")
+
 # %% [markdown] nbgrader={"grade": true, "grade_id": "q2_diverse", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# **Question 2 (2 points).** Which subsets gave valid counterfactuals, and which did not? Pick
-# the two or three you would report together as a diverse set and justify the choice with
-# cost, sparsity and distance to the data. What does the failure of the hour alone say about the
-# model?
+# **Question 2 (2 points).** Which subsets gave valid counterfactuals, and which did not? What
+# does the failure of the hour alone say about the model? Compare the three cheapest
+# counterfactuals with the most diverse three: which set would you report, and why (cost,
+# sparsity, distance to the data)?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* Temperature alone (15.1 °C), humidity alone (79 %), the pair (13.7 °C and
-# 93 %) and hour + weather (18.6 h, 12.6 °C) are valid; the hour alone is not: the search ends
-# at P = 0.38 near 18 h, so on a cold, saturated evening even the commuter peak is not busy
-# enough for the network, which has learned an interaction of hour and weather. A diverse set
-# of three: "an hour earlier and a bit warmer" (cheapest, 0.33 MAD, 0.26 MAD from real busy
-# hours), "4.3 °C warmer" (one feature, 0.57 MAD, 0.36 from the data) and "15 points drier"
-# (one feature but the most expensive, 0.94 MAD, and 0.68 MAD from any busy hour, farther
-# than the typical 0.44: the least plausible). They tell different stories, each about one
-# lever; the two-feature temperature + humidity answer is close to the temperature one and
-# adds little. Ranking by cost alone would show only the first and hide the others: that is
-# why DiCE rewards diversity, and the distance to real data is a simple check of plausibility.
+# *Model answer.* Valid: temperature alone (15.1 °C; 0.57 MAD; 0.36 MAD from the nearest busy
+# hour), humidity alone (79 %; 0.94 MAD; 0.68), temperature + humidity (13.7 °C and 93 %; 0.46;
+# 0.25) and hour + weather (18.6 h and 12.6 °C; 0.33; 0.24). The hour alone fails: the search
+# ends at P = 0.38 near 18 h, so on a cold, saturated evening even the commuter peak is not busy
+# for the network: it has learned an interaction of hour and weather. The three cheapest
+# (temperature, temperature + humidity, hour + weather; dpp 0.14) tell one story three times,
+# "a little warmer". The most diverse three (dpp 0.39) swap the pair for humidity alone and offer
+# three levers: warmer, drier, earlier. I would report the diverse set but flag the humidity
+# answer as the least plausible: it is the most expensive and 0.68 MAD from any busy hour,
+# farther than the typical 0.44 between busy hours. Cost alone hides alternatives, diversity
+# alone can favour far-fetched ones: DiCE balances proximity and diversity, and a check
+# against real data guards plausibility.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -659,14 +696,14 @@ week04.influence_on_test_loss(influence_on_test_loss)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# On the bike hours: a logistic regression on 400 training hours (standardized features and an
+# On the bike hours: a logistic regression on 300 training hours (standardized features and an
 # intercept column, λ = 1; scikit-learn's `C` is $1/\lambda$), explaining the prediction for our
-# evening hour. We compare your estimates with the exact answer: 400 refits, each without one hour.
+# evening hour. We compare your estimates with the exact answer: 300 refits, each without one hour.
 
 # %%
 scaler = StandardScaler().fit(X_train)
 design = lambda A: np.column_stack([scaler.transform(np.atleast_2d(A)), np.ones(len(np.atleast_2d(A)))])  # noqa: E731
-small = np.random.default_rng(2).choice(len(X_train), 400, replace=False)
+small = np.random.default_rng(2).choice(len(X_train), 300, replace=False)
 X_small, y_small, lam = design(X_train[small]), y_train[small].astype(float), 1.0
 
 
@@ -712,19 +749,21 @@ display(hours.iloc[order[:4]])
 #
 # ### BEGIN SOLUTION
 # *Model answer.* The estimates lie on the diagonal (Spearman 1.000): the objective is strictly
-# convex (λ > 0) and removing one of 400 hours moves θ̂ very little, so the quadratic
-# approximation around θ̂ is excellent. The most harmful hours are busy working-day evenings
-# (17–20 h) that were cool and saturated like ours (13.6 °C, 100 % humidity) and still had high
-# demand: they teach the model that such evenings can be busy, raising the loss on our quiet
-# one. The most helpful are hours that pull the coefficients of humidity and temperature the
-# right way for us: quiet but warm, humid late evenings (23 h, 75 %) and busy dry hours. I
-# would not trust influence functions for a deep network (non-convex loss, a Hessian that is
-# not positive definite, training stopped far from an optimum) or for deleting a whole group of
-# points at once. In the daily regression the largest DFBETAs of the temperature slope belong to
-# the heat wave of 22–29 July (32 °C, fewer rentals than the straight line predicts) and to 27
-# August, the day of hurricane Irene (1,115 rentals on a 24 °C day): each pulls the slope down.
-# They are real but exceptional days, to be reported or modelled (a non-linear temperature
-# effect, a storm indicator) rather than silently deleted.
+# convex (λ > 0) and removing one of 300 hours moves θ̂ very little, so the quadratic
+# approximation around θ̂ is excellent. The most helpful hours are quiet, humid late evenings
+# (22–23 h, 84–94 % humidity, low demand): they teach the model that humid evenings are quiet,
+# which is right for ours. The most harmful are busy 8 am working-day hours that were just as
+# cool and humid (93–100 %): a logistic model cannot represent the two commuting peaks of the
+# hour, so these hours pull the humidity and temperature coefficients towards "humid, cool hours
+# can be busy" and raise the loss on our quiet evening. (Two training hours are exact duplicates
+# and get the same influence.) I would not trust influence functions for a deep network
+# (non-convex loss, a Hessian that is not positive definite, training stopped far from an
+# optimum) or for deleting a whole group of points at once. In the daily regression the largest
+# DFBETAs of the temperature slope belong to the heat wave of 22–29 July (32 °C, fewer rentals
+# than the straight line predicts) and to 27 August, the day hurricane Irene arrived (1,115
+# rentals on a 24 °C day): each pulls the slope down. They are real but exceptional days, to
+# be reported or modelled (a non-linear temperature effect, a storm indicator) rather than
+# silently deleted.
 # ### END SOLUTION
 
 # %% [markdown]

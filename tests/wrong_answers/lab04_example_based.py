@@ -79,6 +79,25 @@ def minimal_counterfactual(model, x, target, mad, *, mutable=None):
     x_cf[j] += gap / w[j]
     return x_cf
 ''', "differs from the cheapest counterfactual"),
+    # --- DiCE's diversity
+    Wrong("dpp", "dpp-raw-units", '''
+def dpp_diversity(C, mad):
+    C = np.asarray(C, dtype=float)
+    distances = np.abs(C[:, None, :] - C[None, :, :]).sum(axis=2)
+    return float(np.linalg.det(1.0 / (1.0 + distances)))
+''', "other units"),
+    Wrong("dpp", "dpp-mean-similarity", '''
+def dpp_diversity(C, mad):
+    C = np.asarray(C, dtype=float)
+    distances = (np.abs(C[:, None, :] - C[None, :, :]) / mad).sum(axis=2)
+    return float(1.0 - (1.0 / (1.0 + distances)).mean())
+''', "a single counterfactual should be 1"),
+    Wrong("dpp", "dpp-exponential-kernel", '''
+def dpp_diversity(C, mad):
+    C = np.asarray(C, dtype=float)
+    distances = (np.abs(C[:, None, :] - C[None, :, :]) / mad).sum(axis=2)
+    return float(np.linalg.det(np.exp(-distances)))
+''', "1 / (1 + MAD-weighted L1 distance)"),
     # --- MMD^2
     Wrong("mmd2", "mmd2-without-cross-term", '''
 def mmd2(X, Z, *, gamma):

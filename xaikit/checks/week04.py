@@ -22,6 +22,7 @@ from . import CheckFailed, as_array, call, passed
 __all__ = [
     "criticisms",
     "dfbeta",
+    "dpp_diversity",
     "greedy_prototypes",
     "influence_on_test_loss",
     "minimal_counterfactual",
@@ -59,20 +60,20 @@ def wachter_counterfactual(func) -> None:
     name = "wachter_counterfactual"
     model = LogisticNet(_COEF, _INTERCEPT)
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    x_cf = _counterfactual(func, model, 0.7, name=name)
+    mutable = np.array([True, True, False])
+    x_cf = _counterfactual(func, model, 0.7, name=name, mutable=mutable.copy())
     if any(not torch.equal(state[k], v) for k, v in model.state_dict().items()) or model.training:
         raise CheckFailed(f"`{name}` changed the model; optimise the counterfactual only (the model stays as it is).")
     p_cf = float(predict_positive(model, x_cf)[0])
     if abs(p_cf - 0.7) > 0.05 + 1e-4:
         raise CheckFailed(f"`{name}` does not reach the target: the model gives {p_cf:.3f} at your counterfactual, "
                           "the target is 0.7 ± 0.05; multiply lambda by lam_factor after each round that misses it.")
+    if x_cf[2] != _X[2]:
+        raise CheckFailed(f"`{name}` changed a feature that `mutable` marks as fixed.")
     change = np.abs(x_cf - _X) / _MAD
     if change[0] < 0.8 * change.sum():
         raise CheckFailed(f"`{name}` spreads the change over several features or moves the wrong one; the cost is the "
                           "L1 distance in MAD units, sum |x'_j - x_j| / MAD_j, which favours changing one feature.")
-    fixed = _counterfactual(func, model, 0.7, name=name, mutable=np.array([False, True, True]))
-    if fixed[0] != _X[0]:
-        raise CheckFailed(f"`{name}` changed a feature that `mutable` marks as fixed.")
     passed(f"{name}: reaches the target, changes mainly one feature, respects `mutable`, leaves x and the model intact.")
 
 
@@ -100,6 +101,36 @@ def minimal_counterfactual(func) -> None:
         if mutable is not None and not mutable[changed[0]]:
             raise CheckFailed(f"`{name}` changed a feature that `mutable` marks as fixed.")
     passed(f"{name}: lands exactly on the target probability, changes a single feature, respects `mutable`.")
+
+
+def dpp_diversity(func) -> None:
+    """Check ``dpp_diversity(C, mad)`` by properties of a determinant of similarities."""
+    name = "dpp_diversity"
+    C = np.array([[20.0, 0.5, -1.0], [25.0, 0.4, -1.0], [20.0, 0.5, 1.0]])
+    C_before, mad = C.copy(), _MAD.copy()
+
+    def value(rows, scale=_MAD):
+        return float(as_array(call(func, rows, scale.copy(), name=name), name=name, shape=(), what="one number"))
+
+    base = value(C)
+    _unchanged(C, C_before, name, "counterfactuals")
+    if not 0 < base < 1:
+        raise CheckFailed(f"`{name}` is {base:.3g} for three different counterfactuals; a determinant of "
+                          "similarities between 0 and 1 with ones on the diagonal lies between 0 and 1.")
+    if abs(value(C[:1]) - 1) > 1e-12:
+        raise CheckFailed(f"`{name}` of a single counterfactual should be 1 (the similarity of a point with itself).")
+    if abs(value(np.vstack([C, C[:1]]))) > 1e-9:
+        raise CheckFailed(f"`{name}` is not 0 when the same counterfactual appears twice; use the determinant.")
+    farther = C.copy()
+    farther[2, 2] = 3.0
+    if not value(farther) > base:
+        raise CheckFailed(f"`{name}` does not grow when one counterfactual moves away from the others.")
+    rescaled = C * np.array([100.0, 1.0, 1.0])
+    if abs(value(rescaled, _MAD * np.array([100.0, 1.0, 1.0])) - base) > 1e-9:
+        raise CheckFailed(f"`{name}` changes when a feature and its MAD are expressed in other units; divide each "
+                          "difference by the feature's MAD.")
+    passed(f"{name}: a number in (0, 1), 1 for one counterfactual, 0 for a repeated one, larger when they spread, "
+           "independent of units.")
 
 
 # --- prototypes and criticisms ------------------------------------------------------------
