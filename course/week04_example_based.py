@@ -401,7 +401,7 @@ frame.iloc[top][["date", "weather", "temp", "humidity", "windspeed", "count"]].a
 # humidity (the UCI data carry this value for the whole day), far from every other day and badly
 # fitted. Next come genuine but exceptional days: 27 August, when hurricane Irene reached
 # Washington (1,115 rentals on a 24 °C day), the heat wave of late July (32 °C, fewer rentals
-# than a straight line in the temperature predicts) and a stormy October day. The error should
+# than a straight line in the temperature predicts) and a very windy October day. The error should
 # be corrected; the exceptional days should be reported, or modelled (a storm indicator, a
 # non-linear temperature effect), rather than silently deleted.
 #
