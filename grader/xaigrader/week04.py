@@ -44,6 +44,7 @@ from .core import CheckFailed, as_array, call, expect_close, grading, passed, rn
 
 #: Top-level modules the lab forbids in answers: they hold the methods students write.
 FORBIDDEN = ("captum", "statsmodels", "alibi", "dice_ml")
+PRELOAD = ("torch", "scipy.optimize", "sklearn.linear_model", "xaikit.tabular_models")  # what the worker imports before student code
 
 #: Generous per-check time budgets in seconds (about 10x the reference solution).
 BUDGET_S = {

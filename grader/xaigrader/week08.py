@@ -39,6 +39,7 @@ from xaikit.tiny_transformer import component_labels, make_repeated_tokens, to_h
 from .core import CheckFailed, as_array, call, expect_close, grading, passed
 
 FORBIDDEN = ("transformer_lens",)
+PRELOAD = ("torch", "xaikit.tiny_transformer")  # what the worker imports before student code
 BUDGET_S = {  # generous: about 10x the reference solution on a 2-core laptop
     "logit_lens": 10,
     "residual_components": 10,
