@@ -407,6 +407,32 @@ class _Blocker(importlib.abc.MetaPathFinder):
         return None
 
 
+def _fresh_hooks(obj):
+    """Let a transformers model capture its outputs in this process too.
+
+    transformers records, per process, which model classes can return attentions and hidden
+    states (when an instance is created) and installs closures over a context variable of that
+    process as hooks. A model unpickled in another process has neither: register its classes
+    again and drop stale hooks, or ``output_attentions=True`` would give None.
+    """
+    torch = _torch()
+    if torch is None or not isinstance(obj, torch.nn.Module) or "transformers" not in sys.modules:
+        return obj
+    try:
+        from transformers.utils.output_capturing import _CAN_RECORD_REGISTRY
+    except ImportError:  # another transformers version: nothing to repair
+        return obj
+    for module in obj.modules():
+        if hasattr(type(module), "_can_record_outputs"):
+            _CAN_RECORD_REGISTRY[module] = type(module)._can_record_outputs
+        for key, hook in list(module._forward_hooks.items()):
+            if getattr(hook, "__module__", "").startswith("transformers"):
+                del module._forward_hooks[key]
+        if hasattr(module, "_output_capturing_hooks_installed"):
+            module._output_capturing_hooks_installed = False
+    return obj
+
+
 def _message(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0][:500] if lines else "(no message)"
@@ -424,7 +450,7 @@ class _Session:
     def _resolve(self, value):
         if isinstance(value, Shared):
             if value.value is not None or value.key not in self.shared:
-                self.shared[value.key] = value.value
+                self.shared[value.key] = _fresh_hooks(value.value)
             elif value.state is not None:
                 apply_snapshot(self.shared[value.key], value.state)
             obj = self.shared[value.key]
