@@ -349,11 +349,41 @@ class Session:
 
     def call(self, ref: int, args: tuple, kwargs: dict):
         _pickle_grader_by_value()
-        payload = cloudpickle.dumps((self._prepare(tuple(args)), self._prepare(dict(kwargs))))
+        prepared = (self._prepare(tuple(args)), self._prepare(dict(kwargs)))
+        with _without_process_hooks(self._shared.values()):
+            payload = cloudpickle.dumps(prepared)
         return self.request({"op": "call", "ref": ref}, [payload])
 
     def getattr(self, ref: int, name: str):
         return self.request({"op": "getattr", "ref": ref, "name": name})
+
+
+@contextlib.contextmanager
+def _without_process_hooks(shared) -> Iterator[None]:
+    """Pickle transformers models without their output-capturing hooks (closures over this
+    process's state that cannot be pickled; the worker installs its own)."""
+    torch = sys.modules.get("torch")
+    removed = []
+    if torch is not None and "transformers" in sys.modules:
+        for _, obj, _ in shared:
+            if not isinstance(obj, torch.nn.Module):
+                continue
+            for module in obj.modules():
+                for key, hook in list(module._forward_hooks.items()):
+                    if getattr(hook, "__module__", "").startswith("transformers"):
+                        removed.append((module, key, hook))
+                        del module._forward_hooks[key]
+                if getattr(module, "_output_capturing_hooks_installed", False):
+                    removed.append((module, None, True))
+                    module._output_capturing_hooks_installed = False
+    try:
+        yield
+    finally:
+        for module, key, hook in removed:
+            if key is None:
+                module._output_capturing_hooks_installed = True
+            else:
+                module._forward_hooks[key] = hook
 
 
 def _pickle_grader_by_value() -> None:

@@ -35,7 +35,7 @@ from .core import CheckFailed, as_array, call, expect_close, grading, passed
 
 # Top-level modules the lab forbids in answers (blocked in the worker that runs student code).
 FORBIDDEN = ("captum",)
-PRELOAD = ("torch", "transformers", "xaikit.text_models")  # what the worker imports before student code
+PRELOAD = ("torch", "transformers", "transformers.models.bert.modeling_bert", "xaikit.text_models")  # what the worker imports before student code
 # Per-call time budget of each check for a correct answer, in seconds (about 10x the solution).
 BUDGET_S = {
     "multi_head_attention": 10,
