@@ -259,7 +259,10 @@ ax.set_title("Decision tree of depth 3 for high-demand days (temp in °C, humidi
 
 # %% [markdown]
 # To predict, an instance starts at the root and at each node goes **left if its value is
-# less than or equal to the threshold** and right otherwise, until it reaches a leaf. The
+# less than or equal to the threshold** and right otherwise, until it reaches a leaf.
+# scikit-learn stores the data of a tree as 32-bit floats: it casts the instance to `float32`
+# before comparing (`np.float32(x[j]) <= threshold`), so a value that lies just above a
+# threshold in 64-bit precision but rounds onto it goes left. Compare the same way. The
 # fitted tree stores its nodes in arrays of `tree.tree_` (node 0 is the root):
 #
 # | array | entry for node `k` |
@@ -272,6 +275,16 @@ ax.set_title("Decision tree of depth 3 for high-demand days (temp in °C, humidi
 # 1-D array) from the root to its leaf and returns the tests it passed, root first, as a list
 # of tuples `(feature name, operator, threshold)` with operator `"<="` (went left) or `">"`
 # (went right). Walk the arrays yourself: do not call `tree.decision_path` or `tree.apply`.
+
+# %% [markdown]
+# The float32 comparison in one line: a stump with the threshold 0.5 sends 0.5000000000000001
+# (the next 64-bit number above 0.5) to the **left** leaf, because as a 32-bit float it is 0.5.
+
+# %%
+stump = DecisionTreeClassifier(max_depth=1).fit([[0.0], [1.0]], [0, 1])
+just_above = np.nextafter(0.5, 1.0)
+print(f"threshold {stump.tree_.threshold[0]}, x = {just_above:.17g} > 0.5: {just_above > 0.5}; "
+      f"as float32: {float(np.float32(just_above))}; predicted class: {stump.predict([[just_above]])[0]} (the left leaf)")
 
 # %% nbgrader={"grade": false, "grade_id": "path", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def decision_path_rules(tree, x, *, feature_names):
@@ -290,7 +303,7 @@ def decision_path_rules(tree, x, *, feature_names):
     """
     ### BEGIN SOLUTION
     nodes = tree.tree_
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x, dtype=np.float32)  # scikit-learn compares float32 values with the thresholds
     conditions = []
     node = 0
     while nodes.children_left[node] != -1:
