@@ -22,6 +22,11 @@
 # Use NumPy and pandas; do not call `tree.decision_path`, `KBinsDiscretizer` or mlxtend in your
 # answers (they are the references).
 #
+# **Stuck?** Each check has a one-line hint: `check.linear_effects.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
@@ -572,5 +577,12 @@ fig.tight_layout()
 #   thresholds and interactions but is neither linear nor monotone.
 # - **OneR** picks the single feature whose majority-class rules make the fewest errors; it is
 #   biased toward features with many values, so judge it on held-out data.
+
+# %% [markdown]
+# ## Your progress
 #
-# Next week: explaining black boxes from the outside (PDP, ICE, ALE, permutation importance).
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())
