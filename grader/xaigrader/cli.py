@@ -8,7 +8,8 @@
     xai-course feedback LAB             nbgrader generate_feedback (hidden tests cleared), then verified
     xai-course export [--to FILE]       nbgrader export to CSV
     xai-course bench [--out FILE]       time and peak memory of every notebook
-    xai-course site [--out DIR]         the website: lectures and labs executed, by Sphinx
+    xai-course site [--out DIR] [--no-solutions]
+                                        the website: lectures, labs and worked solutions, by Sphinx
 
 Every nbgrader call runs from the repository root, where nbgrader_config.py loads
 grader/nbgrader_config.py; ``--root DIR`` points all commands at another course directory
@@ -163,7 +164,7 @@ def cmd_bench(args) -> int:
 def cmd_site(args) -> int:
     from . import site
 
-    return site.main(args.root, Path(args.out))
+    return site.main(args.root, Path(args.out), solutions=not args.no_solutions)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("site", help="build the course website (Sphinx) with executed notebooks")
     p.add_argument("--out", default=str(build.ROOT / "site" / "_build" / "html"))
+    p.add_argument("--no-solutions", action="store_true", help="leave out the worked solutions (a graded run)")
     p.set_defaults(func=cmd_site)
     args = parser.parse_args(argv)
     args.root = args.root.resolve()
