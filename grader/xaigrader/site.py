@@ -211,16 +211,21 @@ def render_widgets(nb: nbformat.NotebookNode) -> int:
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     count = 0
     for cell in nb.cells:
+        kept = []
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             view = data.get("application/vnd.jupyter.widget-view+json")
             if view:
                 drawn = _widget_html(state, view.get("model_id", ""))
-                if drawn:
-                    data["text/html"] = f'<div class="xai-widget">{drawn}</div>'
-                    data.pop("text/plain", None)
                 del data["application/vnd.jupyter.widget-view+json"]
                 count += 1
+                if not drawn:  # no saved state: the widget's repr ("HBox(children=...") says nothing
+                    continue
+                data["text/html"] = f'<div class="xai-widget">{drawn}</div>'
+                data.pop("text/plain", None)
+            kept.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = kept
     nb.metadata.pop("widgets", None)
     return count
 
