@@ -35,7 +35,7 @@ def _unchanged(X: np.ndarray, X_before: np.ndarray, name: str) -> None:
 
 
 @graded(answer="linear_effects", part="1", points=3,
-        hint="lecture 1, 'Linear regression': the effect of feature j in row i is weight_j × x_ij, nothing more; "
+        hint="lecture 1, §5 'Linear regression': the effect of feature j in row i is weight_j × x_ij, nothing more; "
              "the intercept is not shared out and the features are not centred.")
 def linear_effects(func) -> None:
     """Check ``linear_effects(model, X)`` on a toy linear regression against its own ``coef_``."""
@@ -61,7 +61,7 @@ def _odds(model, X):
 
 
 @graded(answer="odds_ratios", part="2", points=2,
-        hint="lecture 1, 'Logistic regression': the odds are multiplied by exp(w_j × step) — the step goes INSIDE "
+        hint="lecture 1, §6 'Logistic regression': the odds are multiplied by exp(w_j × step) — the step goes INSIDE "
              "the exponential; coef_ has shape (1, p), so flatten it.")
 def odds_ratios(func) -> None:
     """Check ``odds_ratios(model, *, step=1.0)`` against the odds the toy model predicts."""
@@ -129,7 +129,7 @@ def _reference_path(tree, x, names):
 
 
 @graded(answer="decision_path_rules", part="3", points=3,
-        hint="lecture 1, 'Decision trees' and lab part 3: go left when x[j] <= threshold (equal goes left), stop at a "
+        hint="lecture 1, §7 'Decision trees', and lab part 3: go left when x[j] <= threshold (equal goes left), stop at a "
              "leaf (children_left == -1), report feature NAMES; scikit-learn compares x[j] cast to float32.")
 def decision_path_rules(func) -> None:
     """Check ``decision_path_rules(tree, x, *, feature_names)`` against scikit-learn's ``decision_path``.
@@ -179,7 +179,7 @@ def decision_path_rules(func) -> None:
 
 
 @graded(answer="discretize", part="4", points=2,
-        hint="lab part 4a: edges = np.linspace(min, max, n_bins + 1); bin k holds edges[k] <= x < edges[k+1] "
+        hint="lecture 1, §8 and lab part 4a: edges = np.linspace(min, max, n_bins + 1); bin k holds edges[k] <= x < edges[k+1] "
              "(a value ON an inner edge goes to the upper bin) and the maximum goes to the last bin.")
 def discretize(func) -> None:
     """Check ``discretize(x, *, n_bins)`` against ``KBinsDiscretizer(strategy='uniform')``."""
@@ -246,7 +246,7 @@ def _one_r_result(result, n_features: int, name: str):
 
 
 @graded(answer="one_r", part="5", points=4,
-        hint="lecture 1, 'OneR': a feature's error counts the MISclassified instances; keep the SMALLEST error; "
+        hint="lecture 1, §8 'Decision rules and OneR': a feature's error counts the MISclassified instances; keep the SMALLEST error; "
              "ties: the smallest class label for a value, the lowest column for features (pd.crosstab sorts both).")
 def one_r(func) -> None:
     """Check ``one_r(X, y)`` against mlxtend's ``OneRClassifier`` and on a table with ties."""

@@ -59,7 +59,7 @@ def _close(a, b, tol: float = 1e-8) -> bool:
 
 
 @graded(answer="partial_dependence_1d", part="1", points=3,
-        hint="lecture 2, 'Partial dependence': set the column of EVERY row to the grid value (on a copy), "
+        hint="lecture 2, §3 'Partial dependence plots': set the column of EVERY row to the grid value (on a copy), "
              "predict all rows, take the mean; one value per grid point.")
 def partial_dependence_1d(func) -> None:
     """Check ``partial_dependence_1d(model, X, feature, grid)`` against scikit-learn on a toy model."""
@@ -88,7 +88,7 @@ def partial_dependence_1d(func) -> None:
 
 
 @graded(answer="partial_dependence_2d", part="3", points=2,
-        hint="lecture 2, 'Two-feature PDP': set BOTH columns at once for every row, entry [p, q] pairs grid_a[p] "
+        hint="lecture 2, §3 and lab part 3: set BOTH columns at once for every row, entry [p, q] pairs grid_a[p] "
              "with grid_b[q]; it is not the sum of two 1-D PDPs.")
 def partial_dependence_2d(func) -> None:
     """Check ``partial_dependence_2d(model, X, features, grids)`` against scikit-learn on a toy model."""
@@ -112,7 +112,7 @@ def partial_dependence_2d(func) -> None:
 
 
 @graded(answer="ice_curves", part="2", points=3,
-        hint="lecture 2, 'ICE': one row per instance, one column per grid value; centred curves subtract each "
+        hint="lecture 2, §4 'ICE': one row per instance, one column per grid value; centred curves subtract each "
              "curve's OWN value at the first grid point (not its mean).")
 def ice_curves(func) -> None:
     """Check ``ice_curves(model, X, feature, grid, centered=False)`` against scikit-learn's individual curves."""
@@ -169,7 +169,7 @@ def _ale_data() -> np.ndarray:
 
 
 @graded(answer="ale_1d", part="4", points=4,
-        hint="lecture 2, 'ALE': a row with z[k-1] < x <= z[k] belongs to bin k (searchsorted side='left'), average "
+        hint="lecture 2, §5 'From PDP to ALE': a row with z[k-1] < x <= z[k] belongs to bin k (searchsorted side='left'), average "
              "the differences per bin, accumulate, then centre by the COUNT-weighted mean of each bin's two edge values.")
 def ale_1d(func) -> None:
     """Check ``ale_1d(model, X, feature, edges)`` against PyALE and an exact property on a toy model."""
@@ -216,7 +216,7 @@ def _neg_mse(y_true, y_pred) -> float:
 
 
 @graded(answer="permutation_importance", part="5", points=3,
-        hint="lecture 2, 'Permutation feature importance': baseline score minus the score with ONE column permuted, "
+        hint="lecture 2, §6 'Permutation feature importance': baseline score minus the score with ONE column permuted, "
              "starting from the original X each time; one generator default_rng(random_state) for all permutations.")
 def permutation_importance(func) -> None:
     """Check ``permutation_importance(model, X, y, metric=..., n_repeats=..., random_state=...)``.

@@ -62,7 +62,7 @@ def _near(a, b, rel: float = 1e-6) -> bool:
 
 
 @graded(answer="lime_tabular", part="1", points=4,
-        hint="lecture 3, 'LIME for tables': one rng.normal call, first sample = x, distances and the Ridge fit on the "
+        hint="lecture 3, §2 'LIME for tabular data': one rng.normal call, first sample = x, distances and the Ridge fit on the "
              "STANDARDIZED samples, kernel exp(-d²/(2w²)) passed as sample_weight, predictions of the raw samples.")
 def lime_tabular(func) -> None:
     """Check ``lime_tabular(predict, X_train, x, ...)`` against lime's ``LimeTabularExplainer`` (same seed)."""
@@ -136,7 +136,7 @@ def _lime_image(predict_proba, image, segments, *, label, num_samples, hide_colo
 
 
 @graded(answer="lime_image", part="2", points=3,
-        hint="lecture 3, 'LIME for images': masks from ONE rng.randint call, first mask all ones; hide_color=None "
+        hint="lecture 3, §3 'LIME for images': masks from ONE rng.randint call, first mask all ones; hide_color=None "
              "fills each superpixel with its OWN mean colour; weight = kernel of the cosine distance 1 - sqrt(k/M).")
 def lime_image(func) -> None:
     """Check ``lime_image(predict_proba, image, segments, ...)`` against lime's ``LimeImageExplainer``."""
@@ -203,7 +203,7 @@ def _exact_shap(predict, x, background) -> np.ndarray:
 
 
 @graded(answer="shapley_values", part="3", points=4,
-        hint="lecture 3, 'Shapley values': v(S) is the MEAN prediction over the background rows with x's values in "
+        hint="lecture 3, §4 'Shapley values': v(S) is the MEAN prediction over the background rows with x's values in "
              "S (not the prediction at the mean row); weight each marginal contribution by |S|!(M-|S|-1)!/M!.")
 def shapley_values(func) -> None:
     """Check ``shapley_values(predict, x, background)`` against shap (every coalition) on a 4-feature toy game."""
@@ -232,7 +232,7 @@ def shapley_values(func) -> None:
 
 
 @graded(answer="kernel_shap", part="4", points=4,
-        hint="lecture 3, 'KernelSHAP': codes 1..2^M-2 (all of them when n_samples allows), kernel (M-1)/(C(M,k) k (M-k)), "
+        hint="lecture 3, §5 'KernelSHAP': codes 1..2^M-2 (all of them when n_samples allows), kernel (M-1)/(C(M,k) k (M-k)), "
              "a weighted fit WITHOUT intercept under the constraint sum(phi) = f(x) - v(∅).")
 def kernel_shap(func) -> None:
     """Check ``kernel_shap(predict, x, background, *, n_samples, random_state)`` on a 4-feature toy game."""

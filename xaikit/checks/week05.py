@@ -228,7 +228,7 @@ def _agrees(got, expected, relative: float = 1e-4) -> bool:
 # --- gradients ----------------------------------------------------------------------------
 
 @graded(answer="VanillaGradient", part="1", points=2,
-        hint="lecture 5, 'Gradients': the gradient of EACH image's target logit (logits[arange(N), target]) w.r.t. a "
+        hint="lecture 5, §5 'The vanilla gradient': the gradient of EACH image's target logit (logits[arange(N), target]) w.r.t. a "
              "detached copy of the inputs; |·| only when abs=True; never change the model's mode.")
 def VanillaGradient(cls) -> None:  # noqa: N802 - named after the class it checks
     """Check ``VanillaGradient(model).attribute(inputs, target, abs=True)`` against captum's ``Saliency``."""
@@ -255,7 +255,7 @@ def VanillaGradient(cls) -> None:  # noqa: N802 - named after the class it check
 
 
 @graded(answer="GradientXInput", part="1", points=1,
-        hint="lecture 5, 'Gradient × input': the SIGNED gradient (no abs) times the input, element by element.")
+        hint="lecture 5, §6 'Gradient × input': the SIGNED gradient (no abs) times the input, element by element.")
 def GradientXInput(cls) -> None:  # noqa: N802
     """Check ``GradientXInput(model).attribute(inputs, target)`` against captum's ``InputXGradient``."""
     name = "GradientXInput.attribute"
@@ -292,7 +292,7 @@ def _noise_tunnel(model, x, noise, *, absolute: bool = True):
 
 
 @graded(answer="SmoothGrad", part="2", points=2,
-        hint="lecture 5, 'SmoothGrad': for each k, the ABSOLUTE gradient at inputs + noise[k] (captum's default); "
+        hint="lecture 5, §6 'SmoothGrad': for each k, the ABSOLUTE gradient at inputs + noise[k] (captum's default); "
              "then the MEAN over k — not the absolute value of the mean, not the sum.")
 def SmoothGrad(cls) -> None:  # noqa: N802
     """Check ``SmoothGrad(model).attribute(inputs, target, noise=...)`` against captum's ``NoiseTunnel(Saliency)``."""
@@ -317,7 +317,7 @@ def SmoothGrad(cls) -> None:  # noqa: N802
 
 
 @graded(answer="IntegratedGradients", part="3", points=3,
-        hint="lecture 5, 'Integrated Gradients': the midpoint rule, alphas (k + 1/2)/m for k = 0..m-1, the path from "
+        hint="lecture 5, §7 'Integrated Gradients': the midpoint rule, alphas (k + 1/2)/m for k = 0..m-1, the path from "
              "the baseline to the input, and the factor (inputs - baselines).")
 def IntegratedGradients(cls) -> None:  # noqa: N802
     """Check ``IntegratedGradients(model).attribute(inputs, target, baselines=None, n_steps=50)`` against captum."""
@@ -353,7 +353,7 @@ def IntegratedGradients(cls) -> None:  # noqa: N802
 
 
 @graded(answer="Occlusion", part="4", points=3,
-        hint="lecture 5, 'Occlusion': windows start at rows 0, s, 2s, ... and columns 0, s, 2s, ... (height and width "
+        hint="lecture 5, §4 'Occlusion': windows start at rows 0, s, 2s, ... and columns 0, s, 2s, ... (height and width "
              "may differ), all channels at once; each pixel gets the AVERAGE drop of the windows covering it.")
 def Occlusion(cls) -> None:  # noqa: N802
     """Check ``Occlusion(model).attribute(inputs, target, window=..., stride=..., baseline=0.0)`` against captum."""
@@ -414,7 +414,7 @@ def _captum_grad_cam(model, x, *, layer: str = "relu3", relu: bool = True, mode:
 
 
 @graded(answer="GradCAM", part="5", points=3,
-        hint="lecture 5, 'Grad-CAM': weights = the MEAN gradient over each feature map's positions, ReLU of the weighted "
+        hint="lecture 5, §9 'Grad-CAM': weights = the MEAN gradient over each feature map's positions, ReLU of the weighted "
              "sum BEFORE upsampling, bilinear upsampling to (H, W) with align_corners=False.")
 def GradCAM(cls) -> None:  # noqa: N802
     """Check ``GradCAM(model, layer).attribute(inputs, target)`` against captum's ``LayerGradCam``."""
@@ -438,7 +438,7 @@ def GradCAM(cls) -> None:  # noqa: N802
 
 
 @graded(answer="GradCAMPlusPlus", part="5", points=2,
-        hint="lecture 5, 'Grad-CAM++': alpha_k = sum over positions of a_ij · ReLU(g_ij), with "
+        hint="lecture 5, §9 'Grad-CAM++': alpha_k = sum over positions of a_ij · ReLU(g_ij), with "
              "a_ij = g²/(2g² + Σ_k g³ + 1e-6) and 0 where g = 0; it is not Grad-CAM's mean gradient.")
 def GradCAMPlusPlus(cls) -> None:  # noqa: N802
     """Check ``GradCAMPlusPlus(model, layer).attribute(inputs, target)`` with exact properties.
@@ -476,7 +476,7 @@ def GradCAMPlusPlus(cls) -> None:  # noqa: N802
 # --- adversarial examples -----------------------------------------------------------------
 
 @graded(answer="FGSM", part="6", points=2,
-        hint="lecture 5, 'Adversarial examples': x + epsilon · sign(gradient of the cross-entropy of the TRUE class), "
+        hint="lecture 5, §10 'Adversarial examples': x + epsilon · sign(gradient of the cross-entropy of the TRUE class), "
              "ascending the loss, then clamp to [0, 1]; return detached images.")
 def FGSM(cls) -> None:  # noqa: N802
     """Check ``FGSM(model).perturb(inputs, target, epsilon=...)`` against captum's ``robust.FGSM``."""
@@ -530,7 +530,7 @@ def FGSM(cls) -> None:  # noqa: N802
 # --- evaluation ---------------------------------------------------------------------------
 
 @graded(answer="model_randomization_test", part="7", points=3,
-        hint="lecture 5, 'Sanity checks': deep-copy the model, torch.manual_seed(seed) once, reset the layers in the "
+        hint="lecture 5, §11 'Sanity checks': deep-copy the model, torch.manual_seed(seed) once, reset the layers in the "
              "given order CUMULATIVELY, compare each SIGNED map with the original by Spearman correlation.")
 def model_randomization_test(func) -> None:
     """Check ``model_randomization_test(model, explain, inputs, target, layers=..., seed=0)``.
@@ -574,7 +574,7 @@ def model_randomization_test(func) -> None:
 
 
 @graded(answer="deletion_curve", part="8", points=3,
-        hint="lecture 5, 'Deletion': order the pixels by DECREASING saliency, delete the first min(k·pixels_per_step, "
+        hint="lecture 5, §12 'Deletion curves': order the pixels by DECREASING saliency, delete the first min(k·pixels_per_step, "
              "H·W) in every channel, record the SOFTMAX probability of the target; n_steps + 1 columns.")
 def deletion_curve(func) -> None:
     """Check ``deletion_curve(model, images, target, saliency, pixels_per_step=..., baseline=0.0)``.
@@ -624,7 +624,7 @@ def deletion_curve(func) -> None:
 
 
 @graded(answer="pointing_game", part="9", points=2,
-        hint="lecture 5, 'Pointing game': the FIRST maximum (np.argmax of the flattened map) is a hit when its "
+        hint="lecture 5, §13 'The pointing game': the FIRST maximum (np.argmax of the flattened map) is a hit when its "
              "Euclidean distance to the nearest mask pixel is <= tolerance (not a square window).")
 def pointing_game(func) -> None:
     """Check ``pointing_game(saliency, masks, tolerance=0)`` on hand-made maps and brute-force distances."""
@@ -662,7 +662,7 @@ def pointing_game(func) -> None:
 
 
 @graded(answer="relevance_mass", part="9", points=2,
-        hint="lecture 5, 'Relevance mass': clip the map at 0 first, then the positive part inside the mask divided by "
+        hint="lecture 5, §13 and lab part 9, 'Relevance mass': clip the map at 0 first, then the positive part inside the mask divided by "
              "the positive part of the whole map, per image.")
 def relevance_mass(func) -> None:
     """Check ``relevance_mass(saliency, masks)`` on hand-made maps."""
