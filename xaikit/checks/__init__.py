@@ -6,9 +6,14 @@ saying what is wrong. In Jupyter the failure is shown as that sentence alone,
 without a traceback into this module. A function that still raises
 ``NotImplementedError`` is reported as *not attempted*, apart from *incorrect*.
 
-The per-lab checks live in submodules (``xaikit.checks.week02`` ...). They test
-shapes, types, missing values and a few obvious mistakes; they never contain the
-method they check.
+The per-lab checks live in submodules (``xaikit.checks.week02`` ...). Each compares the
+student's function on one small visible example with a reference that the library the lab
+forbids in answers computes inside the check (or with an exact property), and names the
+aspect that is off; none contains the method it checks in a form a student could call.
+Each check is a :class:`Check`: ``check.name.hint()`` prints a one-line hint, and the lab's
+last cell, ``check.summary(globals())`` (a :class:`Summary`), lists every part as ✓ / ✗ / …
+with its points. Importing a lab's checks also makes a cell that fails because an answer is
+not written yet show one line naming that answer (:func:`install_not_written_handler`).
 """
 
 from __future__ import annotations
