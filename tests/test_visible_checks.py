@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import alternatives
 import pytest
+import slips
 import visible
 import wrong_answers
 
@@ -19,13 +20,16 @@ from xaigrader import build
 LABS = [src.name for src in build.lab_sources()]
 GOAL = 0.85
 COVERAGE: dict[str, tuple[int, int, int, list[str]]] = {}  # lab -> (caught, wrong, rejected correct, missed labels)
+SLIPS: dict[str, tuple[int, int]] = {}  # lab -> (caught, slips) of tests/slips/
 
 
 def _table() -> str:
-    lines = ["| lab | wrong answers caught by the visible checks | correct answers rejected |", "|---|---|---|"]
+    lines = ["| lab | tests/wrong_answers caught by the visible checks | tests/slips caught | correct answers rejected |",
+             "|---|---|---|---|"]
     for lab, (caught, total, rejected, _) in sorted(COVERAGE.items()):
         share = f"{caught / total:.0%}" if total else "n/a"
-        lines.append(f"| {lab} | {caught} of {total} ({share}) | {rejected} |")
+        slip_caught, slip_total = SLIPS.get(lab, (0, 0))
+        lines.append(f"| {lab} | {caught} of {total} ({share}) | {slip_caught} of {slip_total} | {rejected} |")
     return "\n".join(lines)
 
 
@@ -49,9 +53,12 @@ def test_visible_checks_catch_wrong_answers_and_accept_correct_ones(lab):
             crashed.append(f"{w.label}: {message}")
         elif status != "caught":
             missed.append(w.label)
+    slipped = [s.label for s in slips.for_lab(lab) if visible.run(lab, s.grade_id, s.source)[0] != "caught"]
     COVERAGE[lab] = (len(wrong) - len(missed) - len(crashed), len(wrong), len(rejected), missed + crashed)
+    SLIPS[lab] = (len(slips.for_lab(lab)) - len(slipped), len(slips.for_lab(lab)))
     print(f"\n{_table()}\nmissed in {lab}: {missed + crashed}")
     assert not rejected, f"the visible checks reject correct answers: {rejected}"
+    assert not slipped, f"the visible checks miss these slips: {slipped}"
     assert not crashed, f"a visible check crashed instead of reporting: {crashed}"
     if wrong:
         share = (len(wrong) - len(missed)) / len(wrong)

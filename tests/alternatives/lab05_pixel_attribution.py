@@ -113,3 +113,29 @@ def relevance_mass(saliency, masks):
     return (np.where(masks, positive, 0).sum(axis=(1, 2)) / positive.sum(axis=(1, 2))).astype(np.float32)
 '''),
 ]
+
+RIGHT += [
+    Right("pointing", "pointing-any-maximum-in-mask", '''
+def pointing_game(saliency, masks, *, tolerance=0):
+    out = []
+    for s, m in zip(np.asarray(saliency), np.asarray(masks, dtype=bool)):
+        peaks = np.argwhere(s == s.max())  # every maximum (Quantus' rule); the same as argmax when it is unique
+        distance = distance_transform_edt(~m)
+        out.append(float(min(distance[r, c] for r, c in peaks) <= tolerance))
+    return np.array(out)
+'''),
+    Right("deletion", "deletion-unstable-sort", '''
+def deletion_curve(model, images, target, saliency, *, pixels_per_step=32, baseline=0.0):
+    n, c, H, W = images.shape
+    steps = -(-H * W // pixels_per_step)
+    curves = np.zeros((n, steps + 1))
+    for i in range(n):
+        order = np.argsort(-np.asarray(saliency[i]).ravel(), kind="quicksort")  # ties may go either way
+        x = images[i:i + 1].detach().clone().repeat(steps + 1, 1, 1, 1).reshape(steps + 1, c, H * W)
+        for k in range(steps + 1):
+            x[k, :, order[:min(k * pixels_per_step, H * W)]] = baseline
+        with torch.no_grad():
+            curves[i] = F.softmax(model(x.reshape(steps + 1, c, H, W)), dim=1)[:, int(target[i])].numpy()
+    return curves
+'''),
+]
