@@ -34,8 +34,8 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ALLOWED_HOSTS = {"127.0.0.1", "colab.research.google.com"}  # the Colab badge image is the one remote asset
 SCREENSHOTS = build.ROOT / ".cache" / "screenshots"
 PAGES = site_build.pages()
-TRACEBACK_MARKERS = ("Traceback (most recent call last)", "---------------------------------------------------------------------------",
-                     "NotImplementedError", "Cell In[")
+TRACEBACK_MARKERS = ("Traceback (most recent call last)", "-" * 75, "Cell In[", "NotImplementedError: ",
+                     "NotImplementedError\n")
 
 
 def _reuse_round_trips() -> int:
