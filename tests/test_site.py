@@ -158,9 +158,13 @@ def test_student_lab_page_says_what_is_missing(browser, server):
     text = browser.execute_script("return document.querySelector('main').innerText")
     assert "is not written yet" in text
     assert "this cell needs `" in text, "a cell that uses an exercise should say which one it needs"
+    scroll = ("const e = Array.from(document.querySelectorAll('.cell_output')).find(o => o.innerText.includes(arguments[0]));"
+              "if (e) { e.scrollIntoView({block: 'center'}); } return !!e;")
+    assert browser.execute_script(scroll, "this cell needs")
     _screenshot(browser, "site-lab-as-received")
     solution = next(p for p in PAGES if p.kind == "solution")
     browser.get(f"{server}/{solution.docname}.html")
+    assert browser.execute_script(scroll, "✓")
     _screenshot(browser, "site-worked-solution")
 
 
