@@ -11,7 +11,8 @@
     xai-course lab [--formgrader]       JupyterLab on the labs (students) or for grading (instructors)
     xai-course export [--to FILE]       nbgrader export to CSV
     xai-course bench [--out FILE]       time and peak memory of every notebook
-    xai-course site [--out DIR]         the website: lectures and labs executed, by Sphinx
+    xai-course site [--out DIR] [--no-solutions]
+                                        the website: lectures, labs and worked solutions, by Sphinx
 
 Every nbgrader call runs from the repository root, where nbgrader_config.py loads
 grader/nbgrader_config.py; ``--root DIR`` points all commands at another course directory
@@ -284,7 +285,7 @@ def cmd_bench(args) -> int:
 def cmd_site(args) -> int:
     from . import site
 
-    return site.main(args.root, Path(args.out))
+    return site.main(args.root, Path(args.out), solutions=not args.no_solutions)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("site", help="build the course website (Sphinx) with executed notebooks")
     p.add_argument("--out", default=str(build.ROOT / "site" / "_build" / "html"))
+    p.add_argument("--no-solutions", action="store_true", help="leave out the worked solutions (a graded run)")
     p.set_defaults(func=cmd_site)
     args = parser.parse_args(argv)
     args.root = args.root.resolve()
