@@ -32,10 +32,11 @@ from pathlib import Path
 
 import nbformat
 
+from xaikit.threads import THREAD_ENV as THREADS  # one thread per kernel
+
 from . import build
 
 CACHE = ".cache/executed"
-THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 HIDDEN = re.compile(r"\n?### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*(# )?### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
