@@ -16,6 +16,8 @@ STUDENT ?=
 # alike), set in one place, xaikit/threads.py, by `xai-course` and by the tests' conftest.py:
 # on a busy 2-core machine more threads per process made grading 15x slower.
 export HF_HUB_OFFLINE := 1
+# The same settings for the JupyterLabs started here (read from xaikit/threads.py when used).
+THREADS = $(shell $(BIN)/python -c "from xaikit.threads import THREAD_ENV as T; print(' '.join(f'{k}={v}' for k, v in T.items()))" 2>/dev/null)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 STAMP := $(VENV)/.installed
@@ -44,7 +46,7 @@ $(STAMP): pyproject.toml grader/pyproject.toml
 venv: $(STAMP) ## create or update the virtual environment (.venv)
 
 course: $(STAMP) ## set everything up and open JupyterLab on the labs (the students' view)
-	JUPYTER_CONFIG_PATH=$(CURDIR)/grader/jupyter/student$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+	env $(THREADS) JUPYTER_CONFIG_PATH=$(CURDIR)/grader/jupyter/student$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
 		$(BIN)/jupyter lab $(JUPYTER_FLAGS) --LabApp.default_url=/lab/tree/labs
 
 test: $(STAMP) ## run the whole test suite (executes every notebook, proves the nbgrader round trip)
@@ -76,7 +78,7 @@ export: $(STAMP) ## export all grades to grades.csv
 	$(BIN)/xai-course export --to grades.csv
 
 formgrader: $(STAMP) ## JupyterLab with the instructor's nbgrader tools (menu Nbgrader > Formgrader)
-	JUPYTER_CONFIG_PATH=$(CURDIR)/grader/jupyter/instructor$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+	env $(THREADS) JUPYTER_CONFIG_PATH=$(CURDIR)/grader/jupyter/instructor$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
 		$(BIN)/jupyter lab $(JUPYTER_FLAGS) --LabApp.default_url=/lab/tree/solutions
 
 bench: $(STAMP) ## time and peak memory of every notebook -> bench/results.md
