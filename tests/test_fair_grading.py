@@ -10,7 +10,7 @@ import grading
 import nbformat
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("busy")]
+pytestmark = pytest.mark.slow
 
 LAB = "lab02_global_methods"  # OpenMP-heavy models: the lab that lost points on a busy machine
 

@@ -379,6 +379,18 @@ class Shared:
         return (Shared, (self.key, self.value, self.state))
 
 
+class SubmoduleOf:
+    """Placeholder for a module that is part of a shared one (a layer of a model): its path there."""
+
+    __slots__ = ("key", "path")
+
+    def __init__(self, key: int, path: str):
+        self.key, self.path = key, path
+
+    def __reduce__(self):
+        return (SubmoduleOf, (self.key, self.path))
+
+
 class RefArg:
     """Placeholder for a remote reference passed back as an argument."""
 
@@ -447,8 +459,23 @@ class _Session:
         self.shared: dict[int, object] = {}
         self.seen: dict[int, str] = {}  # fingerprint the grader last saw
 
-    def _resolve(self, value):
+    def _register(self, value) -> None:
+        """First pass over the arguments: take in every shared object (submodules refer to them)."""
         if isinstance(value, Shared):
+            self._resolve(value)
+        elif type(value) in (list, tuple):
+            for v in value:
+                self._register(v)
+        elif type(value) is dict:
+            for v in value.values():
+                self._register(v)
+
+    def _resolve(self, value):
+        if isinstance(value, SubmoduleOf):
+            return self.shared[value.key].get_submodule(value.path)
+        if isinstance(value, Shared):
+            if value.key in self.shared and value.value is None and value.state is None:
+                return self.shared[value.key]
             if value.value is not None or value.key not in self.shared:
                 self.shared[value.key] = _fresh_hooks(value.value)
             elif value.state is not None:
@@ -474,6 +501,7 @@ class _Session:
                 result = getattr(target, header["name"])
             elif op == "call":
                 args, kwargs = cloudpickle.loads(blobs[0])
+                self._register((args, kwargs))
                 args, kwargs = self._resolve(args), self._resolve(kwargs)
                 result = target(*args, **kwargs)
             else:
