@@ -280,6 +280,13 @@ ax.set_title("Decision tree of depth 3 for high-demand days (temp in °C, humidi
 # 1-D array) from the root to its leaf and returns the tests it passed, root first, as a list
 # of tuples `(feature name, operator, threshold)` with operator `"<="` (went left) or `">"`
 # (went right). Walk the arrays yourself: do not call `tree.decision_path` or `tree.apply`.
+#
+# One detail decides the path of an instance that lies exactly on a threshold: scikit-learn
+# stores the features as 32-bit floats, so it rounds the values of `x` to `np.float32` before
+# comparing them with the (64-bit) thresholds. Round `x` the same way,
+# `x = np.asarray(x, dtype=np.float32).astype(np.float64)`, and your path is the one
+# `tree.predict` takes. (Keep the comparison in 64 bits: comparing an `np.float32` with a
+# Python `float` rounds the threshold too.)
 
 # %% [markdown]
 # The float32 comparison in one line: a stump with the threshold 0.5 sends 0.5000000000000001
@@ -308,7 +315,7 @@ def decision_path_rules(tree, x, *, feature_names):
     """
     ### BEGIN SOLUTION
     nodes = tree.tree_
-    x = np.asarray(x, dtype=np.float32)  # scikit-learn compares float32 values with the thresholds
+    x = np.asarray(x, dtype=np.float32).astype(np.float64)  # the values the tree compares
     conditions = []
     node = 0
     while nodes.children_left[node] != -1:

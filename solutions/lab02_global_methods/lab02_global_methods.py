@@ -381,8 +381,10 @@ ax.legend();
 # - `metric(y_true, y_pred)` is a score where higher is better (e.g. `r2_score`);
 # - create **one** generator `rng = np.random.default_rng(random_state)` and draw every
 #   permutation from it (`rng.permutation(n_samples)`), so the result is reproducible;
-# - for each feature and each repeat, permute only that column, starting from the original
-#   data each time (do not modify `X`);
+# - loop over the features in order and, for each feature, over its `n_repeats` repeats,
+#   drawing one permutation per repeat in exactly this order (the hidden test redraws the same
+#   permutations and compares your values exactly); permute only that column, starting from
+#   the original data each time (do not modify `X`);
 # - return an array of shape `(n_features, n_repeats)`.
 
 # %% nbgrader={"grade": false, "grade_id": "pfi", "locked": false, "schema_version": 3, "solution": true, "task": false}

@@ -24,8 +24,11 @@
 # `(N, C, H, W)` and `target`, the class to explain: an `int` (the same class for every image)
 # or a tensor of `N` class indices. It returns a tensor **detached** from the autograd graph
 # (`.detach()`), shaped like `inputs` (the class activation maps: `(N, 1, H, W)`). The models
-# return logits, and "the score of class c" is the logit of c. The evaluation functions of
-# parts 7–9 are plain functions on NumPy arrays.
+# return logits, and "the score of class c" is the logit of c. Leave the model as it is given:
+# do not switch it to training mode (`model.train()`: batch normalization and dropout layers then
+# compute other outputs) and do not change its weights; and leave `inputs` untouched, so that
+# calling a method twice gives the same result. Images need not be square: height `H` and width
+# `W` may differ. The evaluation functions of parts 7–9 are plain functions on NumPy arrays.
 #
 # **How this lab works.** Write your code where it says `YOUR CODE HERE` and remove the
 # `raise NotImplementedError()` line. Run the check cell under each answer: a green ✓ means the

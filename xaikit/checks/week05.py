@@ -126,7 +126,8 @@ def _attribution(cls, *, name: str, model: nn.Module, inputs: torch.Tensor, targ
 
 
 def _close(a, b, tol: float = 1e-5) -> bool:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    # detach: an answer may have set requires_grad on the check's own images
+    a, b = (np.asarray(v.detach() if isinstance(v, torch.Tensor) else v, dtype=float) for v in (a, b))
     return bool(np.allclose(a, b, rtol=1e-4, atol=tol * max(1.0, float(np.abs(b).max()))))
 
 
