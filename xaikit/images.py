@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["CUE_NAMES", "SHAPE_CLASSES", "SHAPE_CONCEPTS", "concept_masks", "make_shapes"]
+__all__ = ["CUE_COLOURS", "CUE_NAMES", "SHAPE_CLASSES", "SHAPE_CONCEPTS", "concept_masks", "make_shapes"]
 
 SHAPE_CLASSES = ["circle", "square", "triangle"]
 # One cue colour per class (RGB); a cue with a class's colour "votes" for that class.

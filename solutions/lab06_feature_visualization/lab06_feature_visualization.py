@@ -277,12 +277,12 @@ week06.maximize_activation(maximize_activation)
 # %%
 init = torch.sigmoid(0.1 * torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(6)))
 fourier = FourierParameterization(32, 32)
-settings = dict(steps=96, lr=0.05, jitter=2, tv_weight=0.3, seed=0)
+settings = dict(steps=64, lr=0.08, jitter=2, tv_weight=0.3, seed=0)
 class_images = {name: torch.cat([maximize_activation(model, model.fc, k, fourier, init, **settings) for k in range(3)])
                 for name, model in models.items()}
 plot_image_grid({f"{name} model": images for name, images in class_images.items()},
                 titles={name + " model": [f"max. {c} logit" for c in pool.class_names] for name in models},
-                title="Images that maximize each class logit (Fourier, jitter 2, TV 0.3, 96 steps)");
+                title="Images that maximize each class logit (Fourier, jitter 2, TV 0.3, 64 steps)");
 
 # %% [markdown]
 # **Which regularizer does what?** The square logit of the clean model under four settings.
@@ -294,7 +294,7 @@ ablation = {
     "Fourier": (fourier, 0, 0.0),
     "Fourier + jitter + TV": (fourier, 2, 0.3),
 }
-images = [maximize_activation(clean_model, clean_model.fc, 1, param, init, steps=96, lr=0.05, jitter=jitter,
+images = [maximize_activation(clean_model, clean_model.fc, 1, param, init, steps=64, lr=0.08, jitter=jitter,
                               tv_weight=tv_weight, seed=0) for param, jitter, tv_weight in ablation.values()]
 with torch.no_grad():
     logits = [float(clean_model(image)[0, 1]) for image in images]
