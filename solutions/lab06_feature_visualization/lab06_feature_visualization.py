@@ -309,16 +309,18 @@ plot_image_grid({"clean model": torch.cat(images)},
 # readable image?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* The clean model's images are made of dark, curved and straight edges on a
-# light ground, arranged differently per class: it wants object outlines. The spurious model's
-# images are flat fields of colour: red (with some white) for the circle, green and blue for the
-# square, blue with a green region for the triangle. It wants cue colours, not shapes: the
-# shortcut is visible without a single data image. In the four settings, pixel optimisation
-# alone makes a faint pattern of fine specks; jitter and TV wash it out further (smooth, but
-# weak); the Fourier parameterisation makes large, smooth strokes at once, and with jitter and
-# TV they become cleaner. The objective is no guide to readability: the settings with the
-# strongest logits are not the ones that are easiest to interpret, because the penalties and
-# jitter trade activation for structure that generalises over positions.
+# *Model answer.* The clean model's images are made of dark wedges and straight or curved edges
+# against a light ground, arranged differently per class: it wants object outlines. The spurious
+# model's images are fields of flat colour: red (with white) for the circle, green and blue for
+# the square, blue with green for the triangle. It wants cue colours, not shapes: the shortcut is
+# visible without a single data image. In the four settings of the square logit, pixel
+# optimisation alone makes a grey field with a few sharp diagonal edges and speckle (logit about
+# 42); adding jitter and TV in pixel space smooths almost everything away (logit about 12: the
+# penalty wins); the Fourier parameterisation makes large dark wedges at once (logit about 124)
+# and with jitter and TV they become cleaner, with less coloured speckle, at a slightly lower
+# logit (about 105). So the highest logit is not the most readable image: the regularizers trade
+# activation for structure that holds up under shifts, and the parameterisation decides which
+# images are easy to reach.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -473,17 +475,18 @@ fig.suptitle("The IoU a concept can reach depends on its area and on the thresho
 # than on the network (look at the second figure and at the dead units).
 #
 # ### BEGIN SOLUTION
-# *Model answer.* In the spurious model most units of relu3 (9 of 16) are blue-patch detectors
-# with an IoU around 0.5 to 0.6: their top activations sit exactly on blue cues. No unit of the
-# clean model detects a cue; its best units match shapes (circle, triangle) with small IoUs,
-# and the dataset examples of its units show objects rather than corners. So dissection points at
-# the cue for the spurious model, and in the same way as the class visualizations: a colour in the
-# corner. But the numbers depend on choices. The threshold: with the top 0.5 % of activations a
-# unit covers far less than an object (about 5 % of the pixels), so a circle IoU cannot exceed
-# about 0.1 even for a perfect circle detector, while a 1.6 %-patch is matched well; at 5–20 % the
-# shape units win and the background takes over. The concept areas are unbalanced (background
-# over 80 %). And dead units (never active) get an IoU of 0 and say nothing; units respond to
-# several concepts, and only positive activations count.
+# *Model answer.* In the spurious model eight of the 16 relu3 units (2, 5, 6, 7, 8, 9, 11, 13)
+# are blue-patch detectors with an IoU of 0.49 to 0.62: their top activations sit exactly on blue
+# cues. No unit of the clean model detects a cue; its best units match shapes (circle, square,
+# triangle) with IoUs of at most 0.04 at this threshold, and its dataset examples show objects
+# rather than corners. So dissection points at the cue for the spurious model, as the class
+# visualizations did. But the numbers depend on choices. The threshold: with the top 0.5 % of
+# activations a unit covers far less than an object (3–6 % of the pixels), so a shape's IoU cannot
+# exceed about 0.1 even for a perfect detector, while a 0.5 %-concept like a cue colour is matched
+# well; at 5–10 % the shape units reach 0.25–0.36 and the cue units drop, and the background only
+# gains at large fractions. The concept areas are unbalanced (background over 80 %). Dead units
+# (four in the clean model, one in the spurious one) get an IoU of 0 and say nothing; a unit gets
+# credit only for its best concept, and only positive activations count.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -661,17 +664,18 @@ ax.legend(loc="upper left", fontsize="small");
 # trained? Why does TCAV need the random CAVs and the t-test, rather than a single score?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* For the spurious model the blue patch is significant with a score near 1 (the
-# log-probability of "triangle" rises along the blue-patch direction for nearly every triangle),
-# while the triangle shape is not significantly different from random directions. For the clean
-# model it is the other way round: the triangle concept scores near 1 and is significant, the
-# blue patch is not. This is exactly how the models were trained (the spurious model saw a blue
-# cue on every triangle) and agrees with dissection (blue-patch units only in the spurious
-# model) and the class visualizations. A single score is not enough because even a CAV between
-# two random sets gives scores far from 0.5 (the random bars swing widely from run to run): a
-# high score can be luck of the random set. Repeating with many random sets and testing against
-# random CAVs tells a real concept from such accidents; the answer also depends on the layer, the
-# concept examples and the output (logit or log-probability).
+# *Model answer.* For the spurious model the blue patch is significant with a score of 0.98 (the
+# log-probability of "triangle" rises along the blue-patch direction for nearly every triangle,
+# p < 0.001), while the triangle shape (0.63, p = 0.25) does not differ significantly from random
+# directions. For the clean model it is the other way round: the triangle concept scores 1.00 and
+# is significant (p = 0.001), the blue patch is not (0.41, p = 0.96). This is how the models were
+# trained (the spurious model saw a blue cue on every triangle) and agrees with dissection
+# (blue-patch units only in the spurious model) and the class visualizations. A single score is
+# not enough because even a CAV between two random sets gives scores far from 0.5: the random
+# bars have a standard deviation of 0.3–0.5, so one high score can be luck of the random set.
+# Repeating with many random sets and testing against random CAVs tells a real concept from such
+# accidents; the answer also depends on the layer, the concept examples and the output (logit or
+# log-probability).
 # ### END SOLUTION
 
 # %% [markdown]
@@ -751,15 +755,16 @@ fig.suptitle("Neuron groups (NMF of relu3, 4 groups): where each group is active
 # model's shortcut more compactly, and what does NMF leave out that a unit-by-unit view keeps?
 #
 # ### BEGIN SOLUTION
-# *Model answer.* In the clean model the groups split the image into parts: the object's
-# interior and its outline against the background, and the background stripes; none follows the
-# corner cue. In the spurious model one group lights up on the cue patch in the corner (for blue
-# and other coloured cues), the others cover the background and the object. The single blue-patch
-# units of dissection are many copies of the same detector (nine units), so one NMF group
-# summarises them: the shortcut is one "part" of the layer, compactly. NMF, however, needs the
-# number of groups to be chosen, its groups are not unique and have no names until we look at
-# them (or test them with concept masks), it only describes co-activation and not what matters
-# for the class, and it smooths over units whose individual behaviour differs.
+# *Model answer.* The clean model's four groups are parts of the shape: the object's interior
+# (group 0) and its left, bottom and right edges (groups 1–3); none follows the corner cue. In the
+# spurious model two groups cover the object (0 and 2) and two light up on the cue patch in the
+# corner (1 and 3), whatever the shape. The eight blue-patch units of dissection are copies of the
+# same detector, and one or two NMF groups summarise them: the shortcut becomes one "part" of the
+# layer, compactly, and the groups reconstruct the activations well (relative error 0.05 for the
+# spurious model, 0.15 for the clean one). NMF, however, needs the number of groups to be chosen,
+# its groups are not unique and have no names until we look at them (or test them with concept
+# masks), it describes co-activation and not what matters for the class, and it blurs units whose
+# individual behaviour differs.
 # ### END SOLUTION
 
 # %% [markdown]
