@@ -288,11 +288,12 @@ def yosinski(objective, pixels, steps, lr=0.05, decay=0.02, blur_every=4):
 
 block6 = channel(6, 17)
 generator = torch.Generator().manual_seed(1)
+start96 = start[:, :, :96, :96]
 variants = {
-    "plain pixels": climb(block6, start, 40),
-    "L2 decay + blur": yosinski(block6, start, 40),
-    "pixels + jitter": climb(block6, start, 40, transform=lambda x: random_transform(x, generator)),
-    "Fourier + colour + transforms": visualize(block6, steps=40),
+    "plain pixels": climb(block6, start96, 40),
+    "L2 decay + blur": yosinski(block6, start96, 40),
+    "pixels + jitter": climb(block6, start96, 40, transform=lambda x: random_transform(x, generator)),
+    "Fourier + colour + transforms": visualize(block6, size=96, steps=40),
 }
 with torch.no_grad():
     reached = {label: float(block6(image)) for label, image in variants.items()}
@@ -360,7 +361,7 @@ block10 = nn.Sequential(imagenet.normalize, *features[:11])
 with torch.no_grad():
     scores = block10(crops)[:, 30].amax(dim=(1, 2)).numpy()
 top = np.argsort(-scores, kind="stable")[:6]
-picture = visualize(lambda x: block10(x)[:, 30].mean(), size=96, steps=40)
+picture = visualize(lambda x: block10(x)[:, 30].mean(), size=96, steps=32)
 plot_image_grid({"visualization": picture, "top crops": crops[top]},
                 titles={"visualization": ["block 10, channel 30"], "top crops": [f"max {s:.1f}" for s in scores[top]]},
                 title="What excites channel 30 of block 10: a synthetic image and the top dataset examples");
