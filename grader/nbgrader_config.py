@@ -12,9 +12,12 @@ The course directory is the repository itself:
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 from xaigrader.cli import STUDENT_ID
+from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
+from xaigrader.verdicts import FlagGraderErrors, RestoreCellMetadata, SandboxedExecute, Verdicts
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -28,10 +31,44 @@ c.CourseDirectory.db_url = f"sqlite:///{os.path.join(ROOT, 'gradebook.db')}"
 # The jupytext sources (*.py) stay out of the release; the notebook built from them goes in.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 
-# Execution while autograding: offline, bounded, and a stuck cell is interrupted, not fatal.
-c.Execute.timeout = 300
-c.Execute.interrupt_on_timeout = True
-c.Execute.extra_arguments = []
+# Autograding in two phases (grader/xaigrader/verdicts.py): the notebook runs in a sandboxed
+# kernel that only hands in the student's objects; the hidden tests then run in the grader's
+# process and decide each test cell's score. nbgrader's own steps stay around them.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreCellMetadata,  # a renamed, corrupted or forged test cell never rejects a whole submission
+    OverwriteCells,
+    CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute,
+    Verdicts,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    FlagGraderErrors,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# Time: a stuck cell is interrupted (not fatal) and the notebook as a whole is bounded.
+# Cells measured by `make bench` get 10x their time (grader/xaigrader/budgets.json), other
+# cells `timeout` seconds, a notebook 5x its measured total (else `total_timeout`).
+c.SandboxedExecute.timeout = 60
+c.SandboxedExecute.total_timeout = 900
+c.SandboxedExecute.interrupt_on_timeout = True
+# A cell that prints a flood of output must not lose the notebook: wait up to 30 s for the last
+# messages, then go on without them (nbgrader's default gives up on the notebook after 4 s).
+c.SandboxedExecute.iopub_timeout = 30
+c.SandboxedExecute.raise_on_iopub_timeout = False
+c.SandboxedExecute.extra_arguments = []
+# The sandbox: "auto" (bubblewrap if it works here, else resource limits only, with a
+# warning), "required" (refuse to grade without it) or "off"; XAI_SANDBOX overrides it.
+c.SandboxedExecute.sandbox_config = {"mode": "auto"}
+# A test cell the student deleted is put back (and graded), not silently dropped.
+c.OverwriteCells.add_missing_cells = True
 
 # Students are created on the fly from the submitted/ folder names.
 c.Autograde.create_student = True

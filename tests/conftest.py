@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# One thread per process, for the tests and every kernel or command they start (xaikit/threads.py).
+from xaikit.threads import pin_threads  # noqa: E402
+
+pin_threads()
 # Kernels pick matplotlib's inline backend (figures are part of the outputs we test); never force Agg.
 os.environ.pop("MPLBACKEND", None)
 
@@ -19,3 +23,11 @@ os.environ.pop("MPLBACKEND", None)
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the coverage table of the visible checks when test_visible_checks ran."""
+    module = sys.modules.get("test_visible_checks")
+    if module is not None and module.COVERAGE:
+        terminalreporter.write_sep("-", "visible checks: plausible wrong answers caught, correct answers rejected")
+        terminalreporter.write_line(module._table())

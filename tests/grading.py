@@ -1,9 +1,14 @@
 """The nbgrader round trip of one lab in a temporary course directory.
 
-Used by test_nbgrader.py: build the lab's source notebook, release it, collect a batch of
-downloaded submissions (solution, blank release, corrupted file, one plausible wrong answer
-per question), autograde it, generate feedback and export grades — all with the instructor
-commands (`xai-course ...`, the same as `make release/collect/autograde/feedback/export`).
+Used by test_nbgrader.py (and test_cheating.py for the probe lab): build the lab's source
+notebook, release it, collect a batch of downloaded submissions, autograde it, generate
+feedback and export grades — all with the instructor commands (`xai-course ...`, the same as
+`make release/collect/autograde/feedback/export`).
+
+The plausible wrong answers of ``tests/wrong_answers/<lab>.py`` are grouped into *rounds*:
+round k replaces, in one copy of the solution, the k-th wrong answer of every question that
+has one. A round's wrong questions must score 0 and all its other questions full marks, so
+each wrong answer is proved to lose exactly its own points with a fraction of the gradings.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ class RoundTrip:
     lab: str
     course: Path
     wrong: list[Wrong]
+    rounds: dict[str, list[Wrong]] = field(default_factory=dict)  # student id -> its wrong answers
     autograde_output: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> grade_id -> score
     max_scores: dict[str, float] = field(default_factory=dict)  # autograded grade_id -> points
     exported: dict[str, float] = field(default_factory=dict)  # student -> exported score
+    regraded: list[dict[str, float]] = field(default_factory=list)  # one student's scores, graded again
 
     @property
     def release(self) -> Path:
@@ -49,73 +56,116 @@ class RoundTrip:
     def total(self, student: str) -> float:
         return sum(self.scores.get(student, {}).values())
 
+    def student_of(self, wrong: Wrong) -> str:
+        return next(s for s, answers in self.rounds.items() if wrong in answers)
 
-def student_of(wrong: Wrong) -> str:
-    """The student id a wrong answer is submitted under (ids hold no "_": it separates id and lab)."""
-    return f"wrong-{wrong.label}".replace("_", "-")
+    def expected(self, student: str) -> dict[str, float]:
+        """Full marks but for the questions this round answers wrongly."""
+        wrong = {f"{w.grade_id}_test" for w in self.rounds.get(student, [])}
+        return {gid: (0.0 if gid in wrong else pts) for gid, pts in self.max_scores.items()}
 
 
-def _with_cell_replaced(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+def rounds(wrong: list[Wrong]) -> dict[str, list[Wrong]]:
+    """Round k holds the k-th wrong answer of each question (student ids have no "_")."""
+    by_question: dict[str, list[Wrong]] = {}
+    for w in wrong:
+        by_question.setdefault(w.grade_id, []).append(w)
+    n = max((len(v) for v in by_question.values()), default=0)
+    return {f"round-{k + 1}": [v[k] for v in by_question.values() if len(v) > k] for k in range(n)}
+
+
+def with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
-    cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id]
-    assert len(cells) == 1, f"no answer cell {grade_id!r}"
-    cells[0].source = source.strip()
+    for grade_id, source in replacements.items():
+        cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id]
+        assert len(cells) == 1, f"no answer cell {grade_id!r}"
+        cells[0].source = source.strip()
     return nb
 
 
-def run(lab: str, course: Path) -> RoundTrip:
-    """Release, submit, autograde, feedback and export ``lab`` inside ``course``."""
+def cli(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "xaigrader.cli", "--root", str(course), *args],
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"xai-course {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def release(lab: str, course: Path, source: Path | None = None) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """Put the lab's source into ``course`` and release it; return (solution, blank release)."""
+    source = source or ROOT / "solutions" / lab / f"{lab}.py"
     src_dir = course / "solutions" / lab
     src_dir.mkdir(parents=True)
-    shutil.copy(ROOT / "solutions" / lab / f"{lab}.py", src_dir)
-    for extra in (ROOT / "solutions" / lab).iterdir():  # data files shipped with the lab, if any
+    shutil.copy(source, src_dir / f"{lab}.py")
+    for extra in source.parent.iterdir():  # data files shipped with the lab, if any
         if extra.suffix not in (".py", ".ipynb") and extra.is_file():
             shutil.copy(extra, src_dir)
-    cli = [sys.executable, "-m", "xaigrader.cli", "--root", str(course)]
-    subprocess.run([*cli, "release", lab], check=True, capture_output=True, text=True)
+    cli(course, "release", lab)
+    return nbformat.read(src_dir / f"{lab}.ipynb", 4), nbformat.read(course / "labs" / lab / f"{lab}.ipynb", 4)
 
-    solution = nbformat.read(src_dir / f"{lab}.ipynb", 4)
-    blank = nbformat.read(course / "labs" / lab / f"{lab}.ipynb", 4)
-    wrong = for_lab(lab)
-    submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank, "corrupt": CORRUPT}
-    for w in wrong:
-        submissions[student_of(w)] = _with_cell_replaced(solution, w.grade_id, w.source)
-    # As downloaded from an LMS: <student-id>_<lab>.ipynb files, one of them inside a zip.
+
+def download(course: Path, lab: str, submissions: dict[str, nbformat.NotebookNode | str],
+             zipped: tuple[str, ...] = ()) -> Path:
+    """Files as an LMS hands them out: <student-id>_<lab>.ipynb, some of them inside a zip."""
     archive = course / "downloaded" / lab / "archive"
-    archive.mkdir(parents=True)
+    archive.mkdir(parents=True, exist_ok=True)
     for student, nb in submissions.items():
         name = f"{student}_{lab}.ipynb"
         text = nb if isinstance(nb, str) else nbformat.writes(nb)
-        if student == "blank":
-            with zipfile.ZipFile(archive / "blank-upload.zip", "w") as zf:
+        if student in zipped:
+            with zipfile.ZipFile(archive / f"{student}-upload.zip", "w") as zf:
                 zf.writestr(name, text)
         else:
             (archive / name).write_text(text)
-    (archive / "Untitled.ipynb").write_text(nbformat.writes(blank))  # no student id: reported, not collected
-    proc = subprocess.run([*cli, "collect", lab], capture_output=True, text=True)
-    assert proc.returncode == 1 and "NOT COLLECTED: Untitled.ipynb" in proc.stdout, proc.stdout + proc.stderr
-    collected = {p.parent.parent.name for p in (course / "submitted").glob(f"*/{lab}/{lab}.ipynb")}
-    assert collected == set(submissions), f"zip_collect gathered {sorted(collected)}"
+    return archive
 
-    result = RoundTrip(lab, course, wrong)
-    proc = subprocess.run([*cli, "autograde", lab], capture_output=True, text=True)
-    result.autograde_output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, result.autograde_output[-3000:]
 
+def read_scores(course: Path, lab: str) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    scores, max_scores = {}, {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assignment = gb.find_assignment(lab)
         for notebook in assignment.notebooks:
             for cell in notebook.grade_cells:
                 if cell.cell_type == "code":
-                    result.max_scores[cell.name] = cell.max_score
+                    max_scores[cell.name] = cell.max_score
         for submission in assignment.submissions:
-            result.scores[submission.student.id] = {
-                g.name: g.score for nb in submission.notebooks for g in nb.grades if g.name in result.max_scores
+            scores[submission.student.id] = {
+                g.name: g.score for nb in submission.notebooks for g in nb.grades if g.name in max_scores
             }
+    return scores, max_scores
 
-    subprocess.run([*cli, "feedback", lab], check=True, capture_output=True, text=True)
+
+def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
+    """Release, collect, autograde, feedback and export ``lab`` inside ``course``."""
+    solution, blank = release(lab, course)
+    wrong = for_lab(lab)
+    result = RoundTrip(lab, course, wrong, rounds(wrong))
+    submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank, "corrupt": CORRUPT}
+    for student, answers in result.rounds.items():
+        submissions[student] = with_cells_replaced(solution, {w.grade_id: w.source for w in answers})
+    archive = download(course, lab, submissions, zipped=("blank",))
+    (archive / "Untitled.ipynb").write_text(nbformat.writes(blank))  # no student id: reported, not collected
+    proc = cli(course, "collect", lab, check=False)
+    assert proc.returncode == 1 and "NOT COLLECTED: Untitled.ipynb" in proc.stdout, proc.stdout + proc.stderr
+    collected = {p.parent.parent.name for p in (course / "submitted").glob(f"*/{lab}/{lab}.ipynb")}
+    assert collected == set(submissions), f"zip_collect gathered {sorted(collected)}"
+
+    proc = cli(course, "autograde", lab, "--jobs", "1", check=False)
+    result.autograde_output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, result.autograde_output[-3000:]
+    result.scores, result.max_scores = read_scores(course, lab)
+    if regrade and result.rounds:  # the same submission graded again gives the same grades
+        student = next(iter(result.rounds))
+        for _ in range(2):
+            cli(course, "autograde", lab, "--jobs", "1", "--student", student)
+            result.regraded.append(read_scores(course, lab)[0][student])
+
+    from xaigrader import site  # the executed solution and blank release serve the website too
+
+    site.store_round_trip(course, lab)
+    cli(course, "feedback", lab)
     grades_csv = course / "grades.csv"
-    subprocess.run([*cli, "export", "--to", str(grades_csv)], check=True, capture_output=True, text=True)
+    cli(course, "export", "--to", str(grades_csv))
     with open(grades_csv) as fh:
         result.exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(fh)}
     return result

@@ -1,9 +1,10 @@
 """Each lab survives the full nbgrader round trip, and its hidden tests can fail.
 
-One autograde batch per lab (solution, blank release, a corrupted upload and one plausible
-wrong answer per question) is graded with the instructor command in a temporary course
-directory; the tests below read the gradebook, the autograded notebooks, the feedback and
-the exported CSV.
+One autograde batch per lab (solution, blank release, a corrupted upload and the rounds of
+plausible wrong answers, see grading.py) is graded with the instructor command in a
+temporary course directory; the tests below read the gradebook, the autograded notebooks,
+the feedback and the exported CSV. Each lab's tests stay on one pytest-xdist worker
+(``xdist_group``), which grades the lab once; the labs run in parallel.
 """
 
 from __future__ import annotations
@@ -17,20 +18,22 @@ from wrong_answers import for_lab
 from xaigrader import build
 
 LABS = [src.name for src in build.lab_sources()]
+REGRADED = {"lab02_global_methods", "lab03_local_methods"}  # random recipes: graded three times
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "xaigrader", "BEGIN SOLUTION")
 
 pytestmark = pytest.mark.slow
 
 
 _TRIPS: dict[str, grading.RoundTrip | Exception] = {}
-WRONG = [(lab, w) for lab in LABS for w in for_lab(lab)]
+WRONG = [pytest.param(lab, w, id=f"{lab}-{w.label}", marks=pytest.mark.xdist_group(lab))
+         for lab in LABS for w in for_lab(lab)]
 
 
 def _trip(lab: str, tmp_path_factory) -> grading.RoundTrip:
     """One round trip per lab per session, shared by the tests below."""
     if lab not in _TRIPS:
         try:
-            _TRIPS[lab] = grading.run(lab, tmp_path_factory.mktemp(lab))
+            _TRIPS[lab] = grading.run(lab, tmp_path_factory.mktemp(lab), regrade=lab in REGRADED)
         except Exception as exc:  # fail the other tests of this lab at once instead of rerunning it
             _TRIPS[lab] = exc
     if isinstance(_TRIPS[lab], Exception):
@@ -38,7 +41,7 @@ def _trip(lab: str, tmp_path_factory) -> grading.RoundTrip:
     return _TRIPS[lab]
 
 
-@pytest.fixture(params=LABS)
+@pytest.fixture(params=[pytest.param(lab, marks=pytest.mark.xdist_group(lab)) for lab in LABS])
 def trip(request, tmp_path_factory) -> grading.RoundTrip:
     return _trip(request.param, tmp_path_factory)
 
@@ -80,19 +83,26 @@ def test_every_question_has_a_plausible_wrong_answer(trip):
     assert questions == answered, f"questions without a wrong-answer test: {sorted(questions - answered)}"
 
 
-@pytest.mark.parametrize("lab, wrong", WRONG, ids=[f"{lab}-{w.label}" for lab, w in WRONG])
+@pytest.mark.parametrize("lab, wrong", WRONG)
 def test_wrong_answer_loses_exactly_its_question(lab, wrong, tmp_path_factory):
     trip = _trip(lab, tmp_path_factory)
-    student = grading.student_of(wrong)
-    expected = {gid: (0.0 if gid == f"{wrong.grade_id}_test" else pts) for gid, pts in trip.max_scores.items()}
-    assert trip.scores[student] == expected, f"{wrong.label}: scores {trip.scores[student]}"
+    student = trip.student_of(wrong)
+    assert trip.scores[student][f"{wrong.grade_id}_test"] == 0, f"{wrong.label}: scores {trip.scores[student]}"
+    assert trip.scores[student] == trip.expected(student), f"{student} ({wrong.label}): {trip.scores[student]}"
     if wrong.message:
         cell = next(c for c in trip.autograded(student).cells if c.get("id") == f"{wrong.grade_id}_test")
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert len(errors) == 1
         lines = [line for line in errors[0].traceback if line.strip()]
         assert len(lines) == 1, f"feedback should be one line, got {lines}"
-        assert wrong.message in lines[0]
+        assert wrong.message in lines[0], lines[0]
+
+
+def test_same_submission_gets_the_same_grade_every_time(trip):
+    if trip.lab not in REGRADED:
+        pytest.skip("graded three times only for the labs with random recipes")
+    student = next(iter(trip.rounds))
+    assert trip.regraded == [trip.scores[student]] * 2, f"{student} graded {trip.scores[student]}, then {trip.regraded}"
 
 
 def test_corrupted_submission_is_reported_scored_zero_and_batch_goes_on(trip):
@@ -102,15 +112,16 @@ def test_corrupted_submission_is_reported_scored_zero_and_batch_goes_on(trip):
 
 
 def test_feedback_shows_results_but_no_hidden_test_code(trip):
-    for student in ["solution", "blank"] + [grading.student_of(w) for w in trip.wrong]:
+    for student in ["solution", "blank", *trip.rounds]:
         html = trip.feedback_html(student)
         for marker in HIDDEN_MARKERS[:3]:
             assert marker not in html, f"{marker!r} in the feedback of {student}"
     assert "✓" in trip.feedback_html("solution")
-    assert "✗" in trip.feedback_html(grading.student_of(trip.wrong[0]))
+    if trip.rounds:
+        assert "✗" in trip.feedback_html(next(iter(trip.rounds)))
 
 
 def test_exported_grades_cover_every_submission(trip):
-    students = {"solution", "blank", "corrupt"} | {grading.student_of(w) for w in trip.wrong}
+    students = {"solution", "blank", "corrupt", *trip.rounds}
     assert set(trip.exported) == students
     assert trip.exported["blank"] == 0

@@ -2,13 +2,17 @@
 
     xai-course build [--check]          notebooks from their jupytext sources
     xai-course release [LAB ...]        nbgrader generate_assignment: solutions/ -> labs/
-    xai-course collect LAB              nbgrader zip_collect: downloaded/LAB/archive -> submitted/
-    xai-course autograde LAB            nbgrader autograde, then a score table; broken submissions are
-                                        listed and score 0, the rest of the batch is graded
+    xai-course collect LAB              check the LMS downloads, then nbgrader zip_collect -> submitted/
+    xai-course autograde LAB [--jobs N] [--student S ...]
+                                        nbgrader autograde, one process per student (N at a time), each
+                                        checked against the gradebook; then a score table. Broken
+                                        submissions are listed and score 0, the batch goes on
     xai-course feedback LAB             nbgrader generate_feedback (hidden tests cleared), then verified
+    xai-course lab [--formgrader]       JupyterLab on the labs (students) or for grading (instructors)
     xai-course export [--to FILE]       nbgrader export to CSV
     xai-course bench [--out FILE]       time and peak memory of every notebook
-    xai-course site [--out DIR]         the website: lectures and labs executed, by Sphinx
+    xai-course site [--out DIR] [--no-solutions]
+                                        the website: lectures, labs and worked solutions, by Sphinx
 
 Every nbgrader call runs from the repository root, where nbgrader_config.py loads
 grader/nbgrader_config.py; ``--root DIR`` points all commands at another course directory
@@ -22,7 +26,11 @@ import os
 import re
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from xaikit.threads import THREAD_ENV
 
 from . import build
 
@@ -30,16 +38,49 @@ def labs(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "solutions").iterdir() if (p / f"{p.name}.py").exists())
 
 
-def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run an nbgrader command on the course directory ``root``."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}",
-           f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}"]
+def course_env() -> dict[str, str]:
+    """The environment of every process the course starts: offline, seeded, one thread each."""
     # nbgrader runs helper programs (alembic) and kernels from the environment it is installed in.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0"}
-    print("$", " ".join(cmd[2:4]), " ".join(args[1:]), flush=True)
+    return {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", **THREAD_ENV}
+
+
+def db_url(root: Path) -> str:
+    """The gradebook (SQLite waits up to a minute for another grading process's write)."""
+    return os.environ.get("XAI_DB_URL") or f"sqlite:///{root / 'gradebook.db'}?timeout=60"
+
+
+def nbgrader(root: Path, *args: str, check: bool = True, quiet: bool = False,
+             timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run an nbgrader command on the course directory ``root``."""
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}",
+           f"--CourseDirectory.db_url={db_url(root)}"]
+    if not quiet:
+        print("$", " ".join(cmd[2:4]), " ".join(args[1:]), flush=True)
     # nbgrader finds its configuration (nbgrader_config.py) in the directory it runs in.
-    return subprocess.run(cmd, cwd=build.ROOT, env=env, check=check)
+    kwargs = {"capture_output": True, "text": True} if quiet else {}
+    return subprocess.run(cmd, cwd=build.ROOT, env=course_env(), check=check, timeout=timeout, **kwargs)
+
+
+class Unready(Exception):
+    """A command cannot run yet; the message says what to run first."""
+
+
+def require_released(root: Path, lab: str) -> None:
+    """One sentence instead of a traceback when the gradebook or the lab is missing."""
+    if lab not in labs(root):
+        known = ", ".join(labs(root)) or "none"
+        raise Unready(f"there is no lab {lab!r} in {root / 'solutions'} (labs: {known}).")
+    if not os.environ.get("XAI_DB_URL") and not (root / "gradebook.db").exists():
+        raise Unready(f"no gradebook yet in {root}: run `make release` (xai-course release) first.")
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url(root)) as gb:
+        try:
+            gb.find_assignment(lab)
+        except MissingEntry:
+            raise Unready(f"{lab} has not been released yet: run `make release` (xai-course release {lab}) "
+                          "first.") from None
 
 
 def cmd_build(args) -> int:
@@ -68,20 +109,30 @@ def cmd_release(args) -> int:
 STUDENT_ID = r"[A-Za-z0-9.\-]+"  # the part of a downloaded file name before "_<lab>.ipynb"
 
 
-def uncollectable(root: Path, lab: str) -> list[Path]:
-    """Downloaded notebooks whose name is not ``<student-id>_<lab>.ipynb`` (zip_collect misfiles them)."""
-    extracted = root / "downloaded" / lab / "extracted"
-    pattern = re.compile(rf"{STUDENT_ID}_{re.escape(lab)}\.ipynb")
-    return sorted(p for p in extracted.rglob("*.ipynb") if not pattern.fullmatch(p.name))
+def roster(root: Path) -> set[str]:
+    """The class list in the gradebook (``nbgrader db student import``); empty if none was imported."""
+    from nbgrader.api import Gradebook
+
+    if not os.environ.get("XAI_DB_URL") and not (root / "gradebook.db").exists():
+        return set()
+    with Gradebook(db_url(root)) as gb:
+        return {s.id for s in gb.students}
 
 
 def cmd_collect(args) -> int:
-    nbgrader(args.root, "zip_collect", args.lab, "--force")
-    bad = uncollectable(args.root, args.lab)
-    for path in bad:
-        print(f"NOT COLLECTED: {path.name} - rename it to <student-id>_{args.lab}.ipynb "
-              "(the id made of letters, digits, '.' and '-') and collect again")
-    return 1 if bad else 0
+    from .collect import check_downloads
+
+    require_released(args.root, args.lab)
+    archive = args.root / "downloaded" / args.lab / "archive"
+    if not archive.is_dir():
+        raise Unready(f"nothing to collect: put the files downloaded from your LMS into {archive}")
+    found = check_downloads(args.root, args.lab, STUDENT_ID, roster(args.root) if args.roster else None)
+    if found.accepted:
+        nbgrader(args.root, "zip_collect", args.lab, "--force", "--ZipCollectApp.archive_directory=checked")
+    for name, reason in found.skipped:
+        print(f"NOT COLLECTED: {name} - {reason}")
+    print(f"collected {len(found.accepted)} submission(s) of {args.lab}; {len(found.skipped)} file(s) skipped")
+    return 1 if found.skipped else 0
 
 
 def scores(root: Path, lab: str) -> list[dict]:
@@ -89,7 +140,7 @@ def scores(root: Path, lab: str) -> list[dict]:
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(db_url(root)) as gb:
         assignment = gb.find_assignment(lab)
         auto_max = sum(c.max_score for nb in assignment.notebooks for c in nb.grade_cells if c.cell_type == "code")
         for student in sorted(s.id for s in gb.students):
@@ -98,51 +149,122 @@ def scores(root: Path, lab: str) -> list[dict]:
             except MissingEntry:
                 continue
             auto = sum(g.score for nb in sub.notebooks for g in nb.grades if g.cell.cell_type == "code")
+            flagged = sorted(g.name for nb in sub.notebooks for g in nb.grades
+                             if g.cell.cell_type == "code" and g.needs_manual_grade)
             rows.append({"student": student, "autograded": auto, "autograded_max": auto_max,
-                         "needs_manual_grading": sub.needs_manual_grade})
+                         "needs_manual_grading": sub.needs_manual_grade, "grader_errors": flagged})
     return rows
 
 
-def broken_submissions(root: Path, lab: str) -> list[str]:
-    """Students whose submission exists but produced no autograded notebook."""
+def submitted_students(root: Path, lab: str) -> list[str]:
     submitted = root / "submitted"
+    return sorted(p.name for p in submitted.glob("*") if (p / lab).is_dir()) if submitted.exists() else []
+
+
+def broken_submissions(root: Path, lab: str, students: list[str] | None = None) -> list[str]:
+    """Students whose submission exists but produced no autograded notebook."""
     broken = []
-    for student_dir in sorted(submitted.glob("*")) if submitted.exists() else []:
-        if not (student_dir / lab).is_dir():
-            continue
+    for student in students if students is not None else submitted_students(root, lab):
+        student_dir = root / "submitted" / student
         expected = [p.name for p in (student_dir / lab).glob("*.ipynb")] or [f"{lab}.ipynb"]
-        if not all((root / "autograded" / student_dir.name / lab / name).exists() for name in expected):
-            broken.append(student_dir.name)
+        if not all((root / "autograded" / student / lab / name).exists() for name in expected):
+            broken.append(student)
     return broken
 
 
+def grade_student(root: Path, lab: str, student: str, timeout: float) -> tuple[str, str]:
+    """Autograde one student in its own nbgrader process; (status, log tail)."""
+    try:
+        proc = nbgrader(root, "autograde", lab, "--force", f"--student={student}", check=False, quiet=True,
+                        timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", f"grading {student} took longer than {timeout:.0f} s and was stopped"
+    log = proc.stdout + proc.stderr
+    return ("ok" if proc.returncode == 0 else "error"), log[-4000:]
+
+
 def cmd_autograde(args) -> int:
-    result = nbgrader(args.root, "autograde", args.lab, "--force", check=False)
-    broken = broken_submissions(args.root, args.lab)
-    table = scores(args.root, args.lab)
+    from . import audit
+
+    require_released(args.root, args.lab)
+    everyone = submitted_students(args.root, args.lab)
+    students = args.student or everyone
+    unknown = sorted(set(students) - set(everyone))
+    if unknown:
+        raise Unready(f"no submission of {args.lab} for {', '.join(unknown)} in {args.root / 'submitted'}: "
+                      f"run `make collect LAB={args.lab}` first.")
+    if not students:
+        raise Unready(f"no submissions of {args.lab} in {args.root / 'submitted'}: run `make collect LAB={args.lab}` "
+                      "first.")
+    from .sandbox import Sandbox, SandboxUnavailable, bwrap_works
+
+    try:
+        if not Sandbox().isolated:
+            print(f"WARNING: grading without the sandbox ({bwrap_works()[1] or 'XAI_SANDBOX=off'}): student code "
+                  "runs with your user's rights; see README, 'How grading resists cheating'.", flush=True)
+    except SandboxUnavailable as exc:
+        raise Unready(f"{exc}. Install bubblewrap (apt-get install bubblewrap) or set XAI_SANDBOX=auto.") from None
+    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(students)))
+    print(f"autograding {len(students)} submission(s) of {args.lab} with {jobs} process(es)", flush=True)
+    watch = audit.Watch(db_url(args.root), args.lab)
+    logs: dict[str, tuple[str, str]] = {}
+    start = time.monotonic()
+
+    def one(student: str) -> str:
+        watch.begin(student)
+        logs[student] = grade_student(args.root, args.lab, student, args.timeout)
+        watch.end(student)
+        return student
+
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(students), unit="submission", file=sys.stdout) as bar:
+        for student in pool.map(one, students):
+            bar.set_postfix_str(student)
+            bar.update()
+    elapsed = time.monotonic() - start
+    broken = broken_submissions(args.root, args.lab, students)
+    table = [row for row in scores(args.root, args.lab) if row["student"] in students]
     print(f"\n{'student':<24} {'autograded':>12}  manual grading")
     for row in table:
-        flag = "  BROKEN SUBMISSION: scored 0, see the log above" if row["student"] in broken else ""
+        flag = ""
+        if row["student"] in broken:
+            flag = "  BROKEN SUBMISSION: scored 0, see below"
+        elif row["grader_errors"]:
+            flag = f"  GRADER ERROR in {', '.join(row['grader_errors'])}: grade these cells by hand"
         print(f"{row['student']:<24} {row['autograded']:>6g} / {row['autograded_max']:<4g}"
               f"  {'needed' if row['needs_manual_grading'] else 'done'}{flag}")
     for student in broken:
         if student not in {r["student"] for r in table}:
-            print(f"{student:<24} {'0':>6} / -     BROKEN SUBMISSION: could not be read, see the log above")
+            print(f"{student:<24} {'0':>6} / -     BROKEN SUBMISSION: could not be read, see below")
+    for student in broken:
+        status, log = logs.get(student, ("", ""))
+        reason = [line for line in log.splitlines() if "ERROR" in line or "Error" in line][-3:] or [log[-300:]]
+        print(f"\n{student}: " + "\n  ".join(reason))
+    for problem in watch.problems:
+        print(f"GRADEBOOK: {problem}")
+    print(f"\n{len(students)} submission(s) in {elapsed:.0f} s ({elapsed / len(students):.1f} s each, {jobs} at a time)")
     if broken:
-        print(f"\n{len(broken)} submission(s) could not be graded and score 0: {', '.join(broken)}. "
+        print(f"{len(broken)} submission(s) could not be graded and score 0: {', '.join(broken)}. "
               "The other submissions were graded normally.")
-    elif result.returncode != 0:
-        print("nbgrader reported an error (see above).")
-        return result.returncode
     return 0
 
 
+FEEDBACK_LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "xaigrader")  # hidden-test code or the grader's name
+
+
 def cmd_feedback(args) -> int:
+    require_released(args.root, args.lab)
+    if not any((args.root / "autograded").glob(f"*/{args.lab}")):
+        raise Unready(f"nothing autograded for {args.lab} yet: run `make autograde LAB={args.lab}` first.")
     nbgrader(args.root, "generate_feedback", args.lab, "--force")
-    leaks = [p for p in (args.root / "feedback").rglob("*.html")
-             if any(m in p.read_text() for m in ("BEGIN HIDDEN TESTS", "xaigrader"))]
+    # Fail closed: a feedback file of this lab that shows hidden-test or solution text is removed.
+    leaks = [p for p in (args.root / "feedback").glob(f"*/{args.lab}/*.html")
+             if any(m in p.read_text(errors="replace") for m in FEEDBACK_LEAKS)]
+    for path in leaks:
+        path.unlink()
+        print(f"REMOVED {path.relative_to(args.root)}: it showed hidden-test code")
     if leaks:
-        print(f"ERROR: hidden-test code in feedback: {leaks}")
         return 1
     print(f"feedback in {args.root / 'feedback'} (one HTML file per student and notebook)")
     return 0
@@ -163,7 +285,7 @@ def cmd_bench(args) -> int:
 def cmd_site(args) -> int:
     from . import site
 
-    return site.main(args.root, Path(args.out))
+    return site.main(args.root, Path(args.out), solutions=not args.no_solutions)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,12 +298,20 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("release", help="generate the student versions in labs/")
     p.add_argument("labs", nargs="*")
     p.set_defaults(func=cmd_release)
-    for name, func, doc in [("collect", cmd_collect, "collect downloaded submissions"),
-                            ("autograde", cmd_autograde, "autograde submitted/<student>/LAB"),
-                            ("feedback", cmd_feedback, "generate feedback HTML")]:
-        p = sub.add_parser(name, help=doc)
-        p.add_argument("lab")
-        p.set_defaults(func=func)
+    p = sub.add_parser("collect", help="collect downloaded submissions")
+    p.add_argument("lab")
+    p.add_argument("--no-roster", dest="roster", action="store_false",
+                   help="accept student ids that are not on the gradebook's class list")
+    p.set_defaults(func=cmd_collect)
+    p = sub.add_parser("autograde", help="autograde submitted/<student>/LAB")
+    p.add_argument("lab")
+    p.add_argument("--jobs", type=int, default=0, help="submissions graded at once (default: the CPU cores)")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds before one student's grading is stopped")
+    p.set_defaults(func=cmd_autograde)
+    p = sub.add_parser("feedback", help="generate feedback HTML")
+    p.add_argument("lab")
+    p.set_defaults(func=cmd_feedback)
     p = sub.add_parser("export", help="export all grades to CSV")
     p.add_argument("--to", default="grades.csv")
     p.set_defaults(func=cmd_export)
@@ -191,10 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("site", help="build the course website (Sphinx) with executed notebooks")
     p.add_argument("--out", default=str(build.ROOT / "site" / "_build" / "html"))
+    p.add_argument("--no-solutions", action="store_true", help="leave out the worked solutions (a graded run)")
     p.set_defaults(func=cmd_site)
     args = parser.parse_args(argv)
     args.root = args.root.resolve()
-    return args.func(args)
+    os.environ.update(THREAD_ENV)  # one thread per process, for everything started from here
+    try:
+        return args.func(args)
+    except Unready as exc:
+        print(f"xai-course {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ from .core import CheckFailed, as_array, call, expect_close, grading, passed, un
 
 #: Top-level modules the lab forbids in answers (blocked in the worker while student code runs).
 FORBIDDEN = ("captum",)
+#: What the worker imports before student code (the lab's own imports).
+PRELOAD = ("torch", "scipy.stats", "sklearn.decomposition", "sklearn.linear_model", "xaikit.cnn")
 #: Generous time budget per check, in seconds (about 10 x the reference on a 2-core CPU).
 BUDGET_S = {
     "total_variation": 10,

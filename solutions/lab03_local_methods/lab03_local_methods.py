@@ -24,6 +24,11 @@
 # the bike data. Use NumPy and, where the text says so, scikit-learn's `Ridge`; do not call
 # `lime` or `shap` in your answers.
 #
+# **Stuck?** Each check has a one-line hint: `check.lime_tabular.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit; it
 # takes about half a minute.
 
@@ -668,3 +673,12 @@ plt.show()
 #   coalition it is exact, with a sample an estimate whose quality depends on the sampler.
 # - **TreeSHAP** computes them exactly and fast for tree ensembles, and shap's plots turn many
 #   local explanations into global pictures (beeswarm, dependence).
+
+# %% [markdown]
+# ## Your progress
+#
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

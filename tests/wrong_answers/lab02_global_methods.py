@@ -11,7 +11,7 @@ def partial_dependence_1d(model, X, feature, grid):
         X_mod[:, feature] = v
         out.append(model.predict(X_mod).sum())
     return np.array(out)
-''', "average (not sum)"),
+''', "average them"),
     Wrong("pdp_1d", "pdp-no-averaging", '''
 def partial_dependence_1d(model, X, feature, grid):
     X_mod = X.copy()

@@ -77,7 +77,7 @@ class IntegratedGradients:''' + _INIT + '''
             scores = self.model(point)[torch.arange(len(x)), target]
             total += torch.autograd.grad(scores.sum(), point)[0]
         return (x - base) * total / n_steps
-''', "riemann_middle"),
+''', "midpoint rule"),
     Wrong("occlusion", "occ-sum-over-windows", '''
 class Occlusion:''' + _INIT + '''
     @torch.no_grad()
@@ -163,7 +163,7 @@ class GradCAMPlusPlus:''' + _INIT_LAYER + '''
         g = torch.autograd.grad(scores.sum(), A)[0]
         cam = torch.relu((g.mean(dim=(2, 3), keepdim=True) * A).sum(dim=1, keepdim=True))
         return F.interpolate(cam, size=inputs.shape[-2:], mode="bilinear", align_corners=False).detach()
-''', "pytorch-grad-cam"),
+''', "returns Grad-CAM"),
     Wrong("fgsm", "fgsm-descends-the-loss", '''
 class FGSM:''' + _INIT + '''
     def perturb(self, inputs, target, *, epsilon):
@@ -197,7 +197,7 @@ def model_randomization_test(model, explain, inputs, target, *, layers, seed=0):
         for i in range(len(inputs)):
             result[row, i] = spearmanr(original[i].ravel(), maps[i].ravel()).statistic
     return result
-''', "cascading randomization"),
+''', "the randomization is cascading"),
     Wrong("randomization", "mprt-randomizes-the-model-itself", '''
 def model_randomization_test(model, explain, inputs, target, *, layers, seed=0):
     original = np.asarray(explain(model, inputs, target), dtype=float)
@@ -239,7 +239,7 @@ def deletion_curve(model, images, target, saliency, *, pixels_per_step=32, basel
             probs = torch.softmax(model(batch.reshape(n_steps + 1, channels, height, width)), dim=1)
             curves[i] = probs[:, int(target[i])].numpy()
     return curves
-''', "a reference deletion curve"),
+''', "least salient pixels first"),
     Wrong("deletion", "deletion-logits", '''
 def deletion_curve(model, images, target, saliency, *, pixels_per_step=32, baseline=0.0):
     n, channels, height, width = images.shape
