@@ -176,10 +176,10 @@ def climb(objective, pixels, steps, lr=0.05, transform=None):
 
 start = torch.sigmoid(0.05 * torch.randn(1, 3, 112, 112, generator=torch.Generator().manual_seed(0)))
 tic = time.perf_counter()
-naive = climb(flamingo, start, steps=40)
+naive = climb(flamingo, start, steps=32)
 with torch.no_grad():
     p_naive = torch.softmax(imagenet(naive), dim=1)[0, mobilenet.categories.index("flamingo")]
-print(f"40 plain steps ({time.perf_counter() - tic:.1f} s): P(flamingo) = {p_naive:.3f}")
+print(f"32 plain steps ({time.perf_counter() - tic:.1f} s): P(flamingo) = {p_naive:.3f}")
 
 # %% [markdown]
 # The network is sure it sees a flamingo, and we see high-frequency noise (figure below, left).
@@ -290,10 +290,10 @@ block6 = channel(6, 17)
 generator = torch.Generator().manual_seed(1)
 start96 = start[:, :, :96, :96]
 variants = {
-    "plain pixels": climb(block6, start96, 40),
-    "L2 decay + blur": yosinski(block6, start96, 40),
-    "pixels + jitter": climb(block6, start96, 40, transform=lambda x: random_transform(x, generator)),
-    "Fourier + colour + transforms": visualize(block6, size=96, steps=40),
+    "plain pixels": climb(block6, start96, 32),
+    "L2 decay + blur": yosinski(block6, start96, 32),
+    "pixels + jitter": climb(block6, start96, 32, transform=lambda x: random_transform(x, generator)),
+    "Fourier + colour + transforms": visualize(block6, size=96, steps=32),
 }
 with torch.no_grad():
     reached = {label: float(block6(image)) for label, image in variants.items()}
@@ -349,8 +349,8 @@ plot_image_grid({"": torch.cat([mobilenet.prepare(skdata.chelsea(), size=160), d
 # be needed to pin the channel down.
 
 # %%
-photos = [skdata.astronaut(), skdata.chelsea(), skdata.coffee(), skdata.rocket(), skdata.hubble_deep_field(),
-          skdata.immunohistochemistry(), skdata.colorwheel(), *skdata.stereo_motorcycle()[:2], skdata.retina()]
+photos = [skdata.astronaut(), skdata.chelsea(), skdata.coffee(), skdata.rocket(), skdata.hubble_deep_field()[::2, ::2],
+          skdata.immunohistochemistry(), skdata.colorwheel(), *skdata.stereo_motorcycle()[:2], skdata.retina()[::4, ::4]]
 photos += [np.repeat(getattr(skdata, name)()[..., None], 3, axis=2) for name in ("camera", "coins", "grass", "gravel", "brick", "clock")]
 crops = []
 for photo in photos:
@@ -361,7 +361,7 @@ block10 = nn.Sequential(imagenet.normalize, *features[:11])
 with torch.no_grad():
     scores = block10(crops)[:, 30].amax(dim=(1, 2)).numpy()
 top = np.argsort(-scores, kind="stable")[:6]
-picture = visualize(lambda x: block10(x)[:, 30].mean(), size=96, steps=32)
+picture = visualize(lambda x: block10(x)[:, 30].mean(), size=96, steps=24)
 plot_image_grid({"visualization": picture, "top crops": crops[top]},
                 titles={"visualization": ["block 10, channel 30"], "top crops": [f"max {s:.1f}" for s in scores[top]]},
                 title="What excites channel 30 of block 10: a synthetic image and the top dataset examples");
@@ -558,7 +558,7 @@ relative_error = np.linalg.norm(rows - weights @ nmf.components_) / np.linalg.no
 print(f"5 groups of 96 channels reconstruct the activations with relative error {relative_error:.2f}")
 truncated12 = nn.Sequential(imagenet.normalize, *features[:13])
 group_pictures = torch.cat([visualize(lambda x, g=torch.from_numpy(h).float(): torch.einsum("nchw,c->n", torch.relu(truncated12(x)), g).mean(),
-                                      size=80, steps=24, seed=g) for g, h in enumerate(nmf.components_)])
+                                      size=64, steps=16, seed=g) for g, h in enumerate(nmf.components_)])
 
 # %%
 fig, axes = plt.subplots(2, 6, figsize=(14, 5), layout="constrained")
@@ -574,7 +574,7 @@ fig.suptitle("Neuron groups of MobileNetV2's block 12 for one photo (NMF, 5 grou
 # %% [markdown]
 # The groups split the photo into parts: one group sits on the two eyes (group 1), one along the
 # bottom of the image, the others on different regions of fur and face. Their visualizations (only
-# 24 steps each, to stay fast) show textures of fur and eye-like spots. Five groups summarise 96
+# 16 steps on 64 × 64 pixels each, to stay fast: rough sketches) hint at fur textures and spots. Five groups summarise 96
 # channels, but with a large relative error: the number of groups is a choice, the factorization is
 # not unique, and the groups still need a person to name them.
 #
