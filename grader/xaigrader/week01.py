@@ -45,6 +45,7 @@ from .core import CheckFailed, as_array, call, expect_close, grading, passed, rn
 # scikit-learn's own estimators import (the models handed to the answers need it), and
 # decision_path is a method of the tree: those two stay forbidden by the lab text only.
 FORBIDDEN = ("mlxtend",)
+PRELOAD = ("pandas", "sklearn.tree", "sklearn.linear_model", "sklearn.preprocessing")  # what the worker imports before student code
 
 # Wall-clock budget per call of the student's function, in seconds: about 10x the lab's solution
 # on a busy 2-core machine (each call takes milliseconds), at least 5 s.

@@ -46,6 +46,7 @@ from .core import CheckFailed, as_array, call, expect_close, grading, passed, rn
 
 # The libraries the lab forbids in answers (they are the references).
 FORBIDDEN = ("lime", "shap")
+PRELOAD = ("sklearn.linear_model", "skimage.segmentation")  # what the worker imports before student code
 
 # Wall-clock budget per call of the student's function, in seconds: about 10x the lab's solution
 # on a busy 2-core machine with one thread, at least 5 s.

@@ -53,6 +53,7 @@ from .core import CheckFailed, as_array, call, expect_close, grading, passed
 
 # The libraries the lab forbids in answers (they are the references).
 FORBIDDEN = ("captum", "pytorch_grad_cam")
+PRELOAD = ("torch", "scipy.stats", "xaikit.cnn")  # what the worker imports before student code
 
 # Wall-clock budget per call of the student's code, in seconds: about 10x the lab's solution
 # measured on a busy 2-core machine with one thread (the largest call of each check), at least 5 s.
