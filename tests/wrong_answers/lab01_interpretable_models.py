@@ -151,5 +151,5 @@ def decision_path_rules(tree, x, *, feature_names):
             conditions.append((feature_names[j], ">", threshold))
             node = nodes.children_right[node]
     return conditions
-''', "rounds the feature to float32"),
+''', 'compares the value cast to float32'),
 ]

@@ -104,7 +104,7 @@ def permutation_importance(model, X, y, *, metric, n_repeats=5, random_state=0):
             X_perm[:, j] = X[rng.permutation(len(X)), j]
             out[j, r] = baseline - metric(y, model.predict(X_perm))
     return out
-''', "the lab's recipe"),
+''', 'create ONE generator before the loops'),
     Wrong("pfi", "pfi-ignores-the-metric", '''
 def permutation_importance(model, X, y, *, metric, n_repeats=5, random_state=0):
     rng = np.random.default_rng(random_state)
@@ -116,5 +116,5 @@ def permutation_importance(model, X, y, *, metric, n_repeats=5, random_state=0):
             X_perm[:, j] = X[rng.permutation(len(X)), j]
             out[j, r] = baseline - r2_score(y, model.predict(X_perm))
     return out
-''', "with the metric it is given"),
+''', 'is not the baseline score minus the score'),
 ]

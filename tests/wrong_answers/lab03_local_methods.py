@@ -154,5 +154,5 @@ def shapley_values(predict, x, background):
 ''', "raised ValueError"),
     Wrong("kernel_shap", "kernel-shap-sampling-with-replacement", _KERNEL_SHAP_HEAD.replace("replace=False", "replace=True") + '''
     weights = (M - 1) / (np.array([comb(M, int(s)) for s in k]) * k * (M - k))
-''' + _CONSTRAINED_FIT, "the same coalitions"),
+''' + _CONSTRAINED_FIT, "evaluates other coalitions than the lab's recipe"),
 ]

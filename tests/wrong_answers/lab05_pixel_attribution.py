@@ -294,7 +294,7 @@ class GradientXInput:""" + _INIT + """
         scores = self.model(inputs)[torch.arange(len(inputs)), target]
         scores.sum().backward()
         return (inputs.grad * inputs).detach()
-""", "called a second time on the same images"),
+""", "gives another result when called twice"),
     Wrong("smooth_grad", "sg-gather-needs-a-tensor-target", """
 class SmoothGrad:""" + _INIT + """
     def attribute(self, inputs, target, *, noise):
@@ -317,7 +317,7 @@ class IntegratedGradients:""" + _INIT + """
             scores = self.model(point)[torch.arange(len(x)), target]
             total += torch.autograd.grad(scores.sum(), point)[0]
         return (x - base) * total / n_steps
-""", "train/eval mode"),
+""", "switched the model to training mode"),
     Wrong("occlusion", "occ-width-height-swapped", """
 class Occlusion:""" + _INIT + """
     @torch.no_grad()
@@ -373,7 +373,7 @@ def model_randomization_test(model, explain, inputs, target, *, layers, seed=0):
         for i in range(len(inputs)):
             result[row, i] = spearmanr(original[i].ravel(), maps[i].ravel()).statistic
     return result
-""", "signed gradient maps"),
+""", "compare the signed maps"),
     Wrong("deletion", "deletion-width-height-swapped", """
 def deletion_curve(model, images, target, saliency, *, pixels_per_step=32, baseline=0.0):
     images = images.detach()
@@ -389,7 +389,7 @@ def deletion_curve(model, images, target, saliency, *, pixels_per_step=32, basel
             probs = torch.softmax(model(batch.reshape(n_steps + 1, channels, height, width)), dim=1)
             curves[i] = probs[:, int(target[i])].numpy()
     return curves
-""", "a reference deletion curve"),
+""", "differs from the probabilities"),
     Wrong("pointing", "pointing-width-height-swapped", """
 def pointing_game(saliency, masks, *, tolerance=0):
     hits = []
