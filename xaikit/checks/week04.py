@@ -412,35 +412,34 @@ def _fit(X, y, lam):
     return LogisticRegression(C=1 / lam, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(X, y).coef_[0]
 
 
-def _captum_influence(X, y, theta, lam, x_test, y_test) -> np.ndarray:
-    """captum's NaiveInfluenceFunction for the linear logit model (float64, all eigenvalues kept)."""
-    import os
-    import tempfile
-    import warnings
-
-    from captum.influence import NaiveInfluenceFunction
-    from torch import nn
-
-    model = nn.Linear(X.shape[1], 1, bias=False).double()
-    with torch.no_grad():
-        model.weight.copy_(torch.tensor(theta)[None])
-    dataset = torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y, dtype=torch.float64)[:, None])
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        checkpoint = os.path.join(tmp, "model.pt")
-        torch.save(model.state_dict(), checkpoint)
-        influence = NaiveInfluenceFunction(model, dataset, checkpoint, loss_fn=nn.BCEWithLogitsLoss(reduction="none"),
-                                           batch_size=len(X), hessian_reg=lam, projection_dim=X.shape[1],
-                                           hessian_inverse_tol=1e-12)
-        scores = influence.influence((torch.tensor(x_test)[None], torch.tensor([[float(y_test)]], dtype=torch.float64)))
-    return scores.numpy()[0]
-
-
 @graded(answer="influence_on_test_loss", part="4", points=3,
         hint="lecture 4, §5 'Influence functions': ∇ℓ(z_test)ᵀ H⁻¹ ∇ℓ(z_i), with H the Hessian of the SUMMED loss plus "
              "λI (the L2 term) and ∇ℓ(z) = (σ(xᵀθ) - y)·x; positive means removing z_i raises the test loss.")
 def influence_on_test_loss(func) -> None:
     """Check ``influence_on_test_loss(X, y, theta, lam, x_test, y_test)`` against captum's ``NaiveInfluenceFunction``."""
+    def captum_influence(X, y, theta, lam, x_test, y_test) -> np.ndarray:
+        """captum's NaiveInfluenceFunction for the linear logit model (float64, all eigenvalues kept)."""
+        import os
+        import tempfile
+        import warnings
+
+        from captum.influence import NaiveInfluenceFunction
+        from torch import nn
+
+        model = nn.Linear(X.shape[1], 1, bias=False).double()
+        with torch.no_grad():
+            model.weight.copy_(torch.tensor(theta)[None])
+        dataset = torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y, dtype=torch.float64)[:, None])
+        with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            checkpoint = os.path.join(tmp, "model.pt")
+            torch.save(model.state_dict(), checkpoint)
+            influence = NaiveInfluenceFunction(model, dataset, checkpoint, loss_fn=nn.BCEWithLogitsLoss(reduction="none"),
+                                               batch_size=len(X), hessian_reg=lam, projection_dim=X.shape[1],
+                                               hessian_inverse_tol=1e-12)
+            scores = influence.influence((torch.tensor(x_test)[None], torch.tensor([[float(y_test)]], dtype=torch.float64)))
+        return scores.numpy()[0]
+
     name = "influence_on_test_loss"
     X, y = _toy_classification()
     lam = 1.0
@@ -452,7 +451,7 @@ def influence_on_test_loss(func) -> None:
     _unchanged(X, X_before, name, "X")
     _unchanged(y, y_before, name, "y")
     _unchanged(theta, theta_before, name, "theta")
-    expected = _captum_influence(X, y, theta, lam, x_test, y_test)
+    expected = captum_influence(X, y, theta, lam, x_test, y_test)
     scale = float(np.abs(expected).max())
 
     def same(a):

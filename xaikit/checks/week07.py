@@ -96,21 +96,6 @@ def _mha(func, name, x, weights, n_heads, mask):
     return output, attn
 
 
-def _torch_attention(x, weights, n_heads, mask):
-    """PyTorch's own multi-head attention with the output projection set to the identity: (output, weights)."""
-    wq, bq, wk, bk, wv, bv = weights
-    dim = x.shape[-1]
-    mha = nn.MultiheadAttention(dim, n_heads, batch_first=True)
-    with torch.no_grad():
-        mha.in_proj_weight.copy_(torch.cat([wq, wk, wv]))
-        mha.in_proj_bias.copy_(torch.cat([bq, bk, bv]))
-        mha.out_proj.weight.copy_(torch.eye(dim))
-        mha.out_proj.bias.zero_()
-        output, attn = mha(x, x, x, key_padding_mask=None if mask is None else mask == 0, need_weights=True,
-                           average_attn_weights=False)
-    return output.numpy(), attn.numpy()
-
-
 @graded(answer="multi_head_attention", part="1", points=4,
         hint="lecture 7, §3 'Scaled dot-product attention' and §4 'Multi-head attention': q = x @ w_q.T + b_q; split D "
              "into n_heads CONSECUTIVE chunks (reshape to (N, T, H, d), then transpose); divide by sqrt(d) of ONE head; "
@@ -122,6 +107,20 @@ def multi_head_attention(func) -> None:
     scores are known), then PyTorch's ``nn.MultiheadAttention`` with an identity output
     projection on a small padded batch.
     """
+    def torch_attention(x, weights, n_heads, mask):
+        """PyTorch's own multi-head attention with the output projection set to the identity: (output, weights)."""
+        wq, bq, wk, bk, wv, bv = weights
+        dim = x.shape[-1]
+        mha = nn.MultiheadAttention(dim, n_heads, batch_first=True)
+        with torch.no_grad():
+            mha.in_proj_weight.copy_(torch.cat([wq, wk, wv]))
+            mha.in_proj_bias.copy_(torch.cat([bq, bk, bv]))
+            mha.out_proj.weight.copy_(torch.eye(dim))
+            mha.out_proj.bias.zero_()
+            output, attn = mha(x, x, x, key_padding_mask=None if mask is None else mask == 0, need_weights=True,
+                               average_attn_weights=False)
+        return output.numpy(), attn.numpy()
+
     name = "multi_head_attention"
     g = torch.Generator().manual_seed(71)
     dim, n_heads = 8, 2
@@ -150,14 +149,14 @@ def multi_head_attention(func) -> None:
     if not np.isclose(float(one_hot_attn[0, 0, 0, 0]), np.exp(2) / (np.exp(2) + 1), atol=1e-4):
         raise CheckFailed(f"`{name}`: a token attends to itself with the wrong weight when its scaled dot product is "
                           "known; divide the scores by sqrt(d), d = D / n_heads being the size of one head.")
-    expected_out, expected_attn = _torch_attention(x, weights, n_heads, mask)
+    expected_out, expected_attn = torch_attention(x, weights, n_heads, mask)
     if not _close(attn, expected_attn):
         transposed = [w.T.contiguous() if w.ndim == 2 else w for w in weights]
-        if _close(attn, _torch_attention(x, transposed, n_heads, mask)[1]):
+        if _close(attn, torch_attention(x, transposed, n_heads, mask)[1]):
             raise CheckFailed(f"`{name}` multiplies by the weights without transposing them; they are stored like "
                               "nn.Linear's, so q = x @ w_q.T + b_q.")
         unbiased = [w if w.ndim == 2 else torch.zeros_like(w) for w in weights]
-        if _close(attn, _torch_attention(x, unbiased, n_heads, mask)[1]):
+        if _close(attn, torch_attention(x, unbiased, n_heads, mask)[1]):
             raise CheckFailed(f"`{name}` leaves out the biases of the projections: q = x @ w_q.T + b_q (and likewise "
                               "k and v).")
         raise CheckFailed(f"`{name}`: the attention weights differ from PyTorch's nn.MultiheadAttention on a small padded "
@@ -219,13 +218,12 @@ def _random_attention(seed: int, n_layers: int, n_heads: int, t: int) -> np.ndar
     return a / a.sum(axis=-1, keepdims=True)
 
 
-def _augmented(attentions: np.ndarray) -> np.ndarray:
-    """Abnar & Zuidema's A + I per layer (heads averaged), rows normalised: (L, T, T)."""
-    aug = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    return aug / aug.sum(axis=-1, keepdims=True)
-
-
 def _aggregate_properties(func, name: str) -> None:
+    def augmented(attentions: np.ndarray) -> np.ndarray:
+        """Abnar & Zuidema's A + I per layer (heads averaged), rows normalised: (L, T, T)."""
+        aug = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
+        return aug / aug.sum(axis=-1, keepdims=True)
+
     attn = _random_attention(77, 3, 2, 4)
     given = attn.copy()
     out = as_array(call(func, given, name=name), name=name, shape=(4, 4), what="one row per output token")
@@ -242,7 +240,7 @@ def _aggregate_properties(func, name: str) -> None:
     if _close(out, one[0].mean(axis=0), atol=1e-4):
         raise CheckFailed(f"`{name}`: with one layer you return the averaged attention itself; add the residual "
                           "0.5·I (0.5·A + 0.5·I) and renormalise the rows.")
-    if not _close(out, _augmented(one)[0], atol=1e-4):
+    if not _close(out, augmented(one)[0], atol=1e-4):
         raise CheckFailed(f"`{name}`: with one layer the result should be 0.5·A + 0.5·I, with A the attention "
                           "averaged over the heads (rows normalised).")
 
@@ -252,11 +250,16 @@ def _aggregate_properties(func, name: str) -> None:
              "renormalised; multiply from the LAST layer down, Â_L ⋯ Â_1 (each new layer on the left).")
 def attention_rollout(func) -> None:
     """Check ``attention_rollout(attentions)`` with exact properties and the product of three layers."""
+    def augmented(attentions: np.ndarray) -> np.ndarray:
+        """Abnar & Zuidema's A + I per layer (heads averaged), rows normalised: (L, T, T)."""
+        aug = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
+        return aug / aug.sum(axis=-1, keepdims=True)
+
     name = "attention_rollout"
     _aggregate_properties(func, name)
     attn = _random_attention(78, 3, 2, 5)
     got = as_array(call(func, attn.copy(), name=name), name=name, shape=(5, 5))
-    aug = _augmented(attn)
+    aug = augmented(attn)
     if not _close(got, aug[2] @ aug[1] @ aug[0], atol=1e-6):
         if _close(got, aug[0] @ aug[1] @ aug[2], atol=1e-6):
             raise CheckFailed(f"`{name}` multiplies the layers in the wrong order; the rollout is Â_L ⋯ Â_2 Â_1, each "
@@ -275,11 +278,16 @@ def attention_flow(func) -> None:
     """Check ``attention_flow(attentions)`` with exact properties and networkx's maximum flow on two layers."""
     import networkx as nx
 
+    def augmented(attentions: np.ndarray) -> np.ndarray:
+        """Abnar & Zuidema's A + I per layer (heads averaged), rows normalised: (L, T, T)."""
+        aug = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
+        return aug / aug.sum(axis=-1, keepdims=True)
+
     name = "attention_flow"
     _aggregate_properties(func, name)
     attn = _random_attention(79, 2, 2, 4)
     got = as_array(call(func, attn.copy(), name=name), name=name, shape=(4, 4))
-    aug = _augmented(attn)
+    aug = augmented(attn)
     graph = nx.DiGraph()
     for layer in range(len(aug)):
         for i in range(4):
