@@ -224,11 +224,18 @@ def test_hidden_tests_use_seeds_the_lab_does_not(root):
     assert not any(seed in lab for seed in seeds)
 
 
-def test_visible_checks_never_import_the_forbidden_libraries():
-    source = importlib.import_module("xaikit.checks.week04").__file__
-    text = open(source).read()
-    for module in hidden.FORBIDDEN:
-        assert f"import {module}" not in text and f"from {module}" not in text
+def test_visible_checks_import_the_forbidden_libraries_only_inside_a_check():
+    """captum and statsmodels compute references inside the checks; the module never exposes them."""
+    import ast
+
+    module = importlib.import_module("xaikit.checks.week04")
+    tree = ast.parse(open(module.__file__).read())
+    for node in tree.body:  # module level: no forbidden import
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            assert not any(n.split(".")[0] in hidden.FORBIDDEN for n in names), ast.unparse(node)
+    assert not any(getattr(value, "__module__", "").split(".")[0] in hidden.FORBIDDEN
+                   for value in vars(module).values())
 
 
 # --- the helper's models and data --------------------------------------------------------

@@ -26,6 +26,11 @@
 # counterfactual to `scipy.optimize`. Write each answer on its own, without calling another of
 # your functions: a slip in one would otherwise cost you twice.
 #
+# **Stuck?** Each check has a one-line hint: `check.wachter_counterfactual.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
@@ -780,3 +785,12 @@ display(hours.iloc[order[:4]])
 #   influence functions approximate it for smooth, convex models through the Hessian.
 #
 # Next week: pixel attribution for neural networks.
+
+# %% [markdown]
+# ## Your progress
+#
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

@@ -35,6 +35,11 @@
 # Use PyTorch and NumPy/SciPy; do not import captum in your answers. Write each answer on its
 # own, without calling another of your functions (copying a few lines is fine).
 #
+# **Stuck?** Each check has a one-line hint: `check.multi_head_attention.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
@@ -720,3 +725,12 @@ for (a, b), tau in zip(pairs, taus):
 #   words differently.
 #
 # Next week: looking inside the network, at what its units and directions represent.
+
+# %% [markdown]
+# ## Your progress
+#
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

@@ -32,6 +32,11 @@
 # Write each answer on its own, without calling another of your functions: a slip in one would
 # otherwise cost you twice (copying a few lines is fine).
 #
+# **Stuck?** Each check has a one-line hint: `check.logit_lens.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
@@ -789,3 +794,12 @@ print("previous-token heads:", previous_heads, " other layer-0 heads:", other_l0
 #   reveal indirect effects that DLA cannot see, and redundancy that single-head ablation hides.
 # - On a model whose mechanism is known, the tools recovered it: previous-token heads in
 #   layer 0, induction heads in layer 1, composed through the keys.
+
+# %% [markdown]
+# ## Your progress
+#
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

@@ -78,7 +78,7 @@ def minimal_counterfactual(model, x, target, mad, *, mutable=None):
     x_cf = x.copy()
     x_cf[j] += gap / w[j]
     return x_cf
-''', "differs from the cheapest counterfactual"),
+''', "not the cheapest to move"),
     # --- DiCE's diversity
     Wrong("dpp", "dpp-raw-units", '''
 def dpp_diversity(C, mad):
@@ -97,7 +97,7 @@ def dpp_diversity(C, mad):
     C = np.asarray(C, dtype=float)
     distances = (np.abs(C[:, None, :] - C[None, :, :]) / mad).sum(axis=2)
     return float(np.linalg.det(np.exp(-distances)))
-''', "1 / (1 + MAD-weighted L1 distance)"),
+''', "1 / (1 + d)"),
     # --- MMD^2
     Wrong("mmd2", "mmd2-without-cross-term", '''
 def mmd2(X, Z, *, gamma):
@@ -151,7 +151,7 @@ def influence_on_test_loss(X, y, theta, lam, x_test, y_test):
     p = 1 / (1 + np.exp(-X @ theta))
     gradient_test = x_test * (1 / (1 + np.exp(-x_test @ theta)) - y_test)
     return (X * (p - y)[:, None]) @ gradient_test
-''', "NaiveInfluenceFunction"),
+''', "without the inverse Hessian"),
     Wrong("influence", "influence-hessian-without-l2", '''
 def influence_on_test_loss(X, y, theta, lam, x_test, y_test):
     p = 1 / (1 + np.exp(-X @ theta))

@@ -41,7 +41,7 @@ def residual_components(model, tokens):
         parts.append(cache["pos_embed"].expand(batch, n_pos, -1))
         parts.append(sum(block.attn.o.bias for block in model.blocks).expand(batch, n_pos, -1))
         return torch.stack(parts)
-''', "should add up to `resid_final`"),
+''', "should be what that head alone writes"),
     Wrong("residual_components", "components-last-bias-only", '''
 def residual_components(model, tokens):
     _, cache = run_with_cache(model, tokens)
@@ -58,7 +58,7 @@ def residual_components(model, tokens):
         parts.append(cache["pos_embed"].expand(batch, n_pos, -1))
         parts.append(model.blocks[-1].attn.o.bias.expand(batch, n_pos, -1))
         return torch.stack(parts)
-''', "should add up to `resid_final`"),
+''', "the sum of every layer's `attn.o.bias`"),
     # --- direct logit attribution
     Wrong("direct_logit_attribution", "dla-layernorm-per-component", '''
 def direct_logit_attribution(model, components, targets):
@@ -145,7 +145,7 @@ def patch_residual(model, clean_tokens, corrupted_tokens, layer, positions=None)
             return model(corrupted_tokens)
     finally:
         handle.remove()
-''', "TransformerLens run_with_hooks on the residual stream"),
+''', "the stream entering block 0"),
     Wrong("patch_residual", "patch-resid-hook-left", '''
 def patch_residual(model, clean_tokens, corrupted_tokens, layer, positions=None):
     name = "resid_final" if layer == model.n_layers else f"blocks.{layer}.resid_pre"
@@ -182,7 +182,7 @@ def patch_heads(model, clean_tokens, corrupted_tokens, heads, positions=None):
     finally:
         for handle in handles:
             handle.remove()
-''', "TransformerLens run_with_hooks on hook_z"),
+''', "restores every head of layer 1"),
     # --- ablation
     Wrong("ablate_heads", "ablate-position-axis", '''
 def ablate_heads(model, tokens, heads, kind="zero"):

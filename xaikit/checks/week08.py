@@ -1,21 +1,31 @@
 """Visible checks of lab 8 (explaining a language model: logit lens, logit attribution, interventions).
 
-Each check runs the student's function on a toy transformer (2 layers, 2 heads, a 12-token
-vocabulary) or on hand-made attention patterns, and reports shape, type, NaN, modified inputs,
-hooks left behind and obvious mistakes in one sentence. They rely on properties that any
-correct answer has (the last logit-lens entry is the model's output; attributions add up to
-the logit; a patch of every position restores the clean run; causality: nothing changes
-before a patched position), never on an implementation of the method. The hidden tests
-compare with TransformerLens and reference implementations on fresh models and sequences.
+Each check runs the student's function on one small visible example, a toy transformer (2
+layers, 2 heads, a 12-token vocabulary) or hand-made attention patterns, and compares it with
+a reference computed inside the check by another route than the one the lab asks for: the
+logit lens is the output of the model cut after ``l`` blocks; a head's component is what its
+layer writes when the other heads' output weights are zeroed; a residual patch is the rest of
+the model run from the patched stream; a head patch or ablation changes the layer's output by
+``Δz · W_O`` (the output projection is linear), then the rest of the model runs; the scores are
+explicit loops over hand-made and random patterns. Plus exact properties (the last
+logit-lens entry is the model's output; attributions add up to the logit; nothing changes
+before a patched position) and the hygiene of hooks (none left behind). A failure says in one
+sentence which aspect is off, never the expected values. The hidden tests compare with
+TransformerLens (which the lab forbids in answers) on fresh models of other sizes.
+
+Ask for a hint with ``check.<function>.hint()``; ``check.summary(globals())`` lists every part.
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
+from torch import nn
 
 from ..tiny_transformer import TinyTransformer, component_labels, run_with_cache
-from . import CheckFailed, as_array, call, passed
+from . import CheckFailed, Summary, as_array, call, graded, install_not_written_handler, passed
 from .week05 import as_result
 
 __all__ = [
@@ -28,6 +38,7 @@ __all__ = [
     "previous_token_score",
     "random_transformer",
     "residual_components",
+    "summary",
 ]
 
 
@@ -101,10 +112,17 @@ def _run(func, *args, name: str, shape, what: str, model, token_args, **kwargs) 
     return out
 
 
+def _cache(model, tokens, names):
+    return run_with_cache(model, tokens, names=names)
+
+
 # --- part 1: logit lens -------------------------------------------------------------------
 
+@graded(answer="logit_lens", part="1", points=2,
+        hint="lecture 8, §4 'The logit lens': decode blocks.{l}.resid_pre for l = 0 … n_layers - 1, then resid_final, each "
+             "with model.ln_final (its OWN statistics) and model.unembed: n_layers + 1 entries, detached.")
 def logit_lens(func) -> None:
-    """Check ``logit_lens(model, tokens)`` on a toy transformer."""
+    """Check ``logit_lens(model, tokens)``: entry ``l`` is the output of the model cut after ``l`` blocks."""
     name = "logit_lens"
     model, tokens = _toy()
     L, (B, S), V = model.n_layers, tokens.shape, model.d_vocab
@@ -121,36 +139,76 @@ def logit_lens(func) -> None:
                           "only), which at a position does not depend on the other tokens.")
     if _close(out[0], out[1]):
         raise CheckFailed(f"`{name}` gives the same logits before and after block 0; decode `blocks.{{l}}.resid_pre`.")
-    passed(f"{name}: shape {out.shape}, detached, starts from the embeddings, ends with the model's logits.")
+    for layer in range(L):
+        cut = copy.deepcopy(model)
+        cut.blocks = nn.ModuleList(list(cut.blocks)[:layer])
+        if not _close(out[layer], _logits(cut, tokens)):
+            raise CheckFailed(f"`{name}`: entry {layer} should be what the model outputs when it stops after {layer} "
+                              f"block(s): decode `blocks.{layer}.resid_pre` with `model.ln_final` (with that stream's "
+                              "own statistics) and `model.unembed`.")
+    passed(f"{name}: shape {out.shape}, detached, entry l equals the model cut after l blocks, the last one its logits.")
 
 
 # --- part 2: residual decomposition and direct logit attribution ----------------------------
 
+@graded(answer="residual_components", part="2", points=2,
+        hint="lecture 8, §3 'The residual stream' and §5: head h of layer l writes z[:, :, h] @ W_O[h], with the COLUMNS "
+             "h·d_head:(h+1)·d_head of attn.o.weight (transposed); then embed, pos_embed (expanded over the batch) and "
+             "the attention biases of ALL layers summed, in the order of component_labels(model).")
 def residual_components(func) -> None:
-    """Check ``residual_components(model, tokens)`` on a toy transformer."""
+    """Check ``residual_components(model, tokens)``: each head's row is what its layer writes when every other head's
+    output weights (and the bias) are zero."""
     name = "residual_components"
     model, tokens = _toy()
     labels = component_labels(model)
     shape = (len(labels), *tokens.shape, model.d_model)
     out = _run(func, model, tokens, name=name, shape=shape, model=model, token_args=[tokens],
                what="(n_layers * n_heads + 3, batch, pos, d_model), in the order of component_labels(model)")
-    _, cache = run_with_cache(model, tokens, names=["embed", "resid_final"])
+    _, cache = _cache(model, tokens, ["embed", "pos_embed", "resid_final"])
     if not _close(out[labels.index("embed")], cache["embed"]):
         raise CheckFailed(f"`{name}`: the row labelled 'embed' should hold the token embeddings; follow the order of "
                           "`component_labels(model)` (heads first, then embed, pos_embed, bias).")
-    total = out.sum(axis=0)
-    if not _close(total, cache["resid_final"]):
-        hint = ("the heads' outputs use the columns h*d_head:(h+1)*d_head of `attn.o.weight`, and every layer's "
-                "`attn.o.bias` belongs in 'bias'")
-        raise CheckFailed(f"`{name}`: the components should add up to `resid_final`; {hint}.")
-    passed(f"{name}: shape {out.shape}, in the order of component_labels, adds up to resid_final.")
+    d = model.d_head
+    heads = {}
+    for layer in range(model.n_layers):
+        for head in range(model.n_heads):
+            alone = copy.deepcopy(model)
+            with torch.no_grad():
+                o = alone.blocks[layer].attn.o
+                keep = o.weight[:, head * d:(head + 1) * d].clone()
+                o.weight.zero_()
+                o.bias.zero_()
+                o.weight[:, head * d:(head + 1) * d] = keep
+            heads[f"L{layer}H{head}"] = _cache(alone, tokens, [f"blocks.{layer}.attn.o"])[1][f"blocks.{layer}.attn.o"]
+    for label, expected in heads.items():
+        row = out[labels.index(label)]
+        if not _close(row, expected):
+            if any(_close(row, other) for other in heads.values()):
+                raise CheckFailed(f"`{name}`: the row labelled '{label}' holds another head's output; put the heads in "
+                                  "the order of `component_labels(model)`, layer by layer.")
+            raise CheckFailed(f"`{name}`: the row labelled '{label}' should be what that head alone writes into the "
+                              "residual stream, z[:, :, h] @ W_O[h] with the columns h*d_head:(h+1)*d_head of "
+                              "`attn.o.weight` (no bias).")
+    bias = sum(block.attn.o.bias.detach() for block in model.blocks)
+    if not (_close(out[labels.index("pos_embed")], cache["pos_embed"].expand_as(cache["embed"]))
+            and _close(out[labels.index("bias")], bias.expand_as(cache["embed"]))):
+        raise CheckFailed(f"`{name}`: the rows 'pos_embed' and 'bias' should hold the position embeddings (the same "
+                          "for every sequence) and the sum of every layer's `attn.o.bias`.")
+    if not _close(out.sum(axis=0), cache["resid_final"]):  # pragma: no cover - implied by the rows above
+        raise CheckFailed(f"`{name}`: the components should add up to `resid_final`.")
+    passed(f"{name}: shape {out.shape}, in the order of component_labels, each head's row what that head alone writes, "
+           "adds up to resid_final.")
 
 
+@graded(answer="direct_logit_attribution", part="2", points=3,
+        hint="lecture 8, §5 'Direct logit attribution': centre each component, divide ALL of them by the SAME scale, "
+             "that of their sum (sqrt(var + eps), frozen), multiply by ln_final.weight and W_U[target]; the last row "
+             "is β · W_U[y] + b_U[y].")
 def direct_logit_attribution(func) -> None:
     """Check ``direct_logit_attribution(model, components, targets)`` on a toy transformer."""
     name = "direct_logit_attribution"
     model, tokens = _toy()
-    _, cache = run_with_cache(model, tokens, names=["resid_final"])
+    _, cache = _cache(model, tokens, ["resid_final"])
     resid = cache["resid_final"]
     generator = torch.Generator().manual_seed(83)
     # Any split of the final residual stream: random parts, a part constant across d_model, and the rest.
@@ -166,10 +224,24 @@ def direct_logit_attribution(func) -> None:
         raise CheckFailed(f"`{name}`: the rows should add up to the logit of each target token; centre every component, "
                           "divide all of them by the scale of their sum (the final LayerNorm's, frozen), multiply by "
                           "its weight and the target's unembedding row, and put β · W_U[y] + b_U[y] in the last row.")
+    with torch.no_grad():
+        rows = model.unembed.weight[targets]
+        constant_term = (model.ln_final.bias * rows).sum(-1) + model.unembed.bias[targets]
+    if not _close(out[-1], constant_term):
+        raise CheckFailed(f"`{name}`: the last row should be the constant term β · W_U[y] + b_U[y] of the final "
+                          "LayerNorm's bias and the unembedding; the components' rows carry everything else.")
     if not np.allclose(out[3], 0, atol=1e-5):
         raise CheckFailed(f"`{name}`: a component that is the same in every entry of d_model contributes nothing, "
                           "because the final LayerNorm subtracts the mean; centre each component.")
-    passed(f"{name}: shape {out.shape}, the rows add up to the target logits, centred components.")
+    merged = torch.cat([components[:1], components[1:3].sum(0, keepdim=True), components[3:]])
+    again = _run(func, model, merged, targets, name=name, shape=(len(merged) + 1, *tokens.shape), model=model,
+                 token_args=[merged, targets], what="(n_components + 1, batch, pos)")
+    if not (_close(again[0], out[0]) and _close(again[1], out[1] + out[2])):
+        raise CheckFailed(f"`{name}`: a component's term should not depend on how the other components are split, and "
+                          "two components merged should get the sum of their terms; use the scale of the total, "
+                          "frozen, for every component.")
+    passed(f"{name}: shape {out.shape}, the rows add up to the target logits, centred components, the constant term "
+           "last, linear in each component.")
 
 
 # --- part 3: attention scores ---------------------------------------------------------------
@@ -196,8 +268,20 @@ def _patterns(kinds: list[str], n_pos: int, targets: np.ndarray | None = None) -
     return np.array(heads)[None]
 
 
+def _random_patterns(seed: int, batch: int, n_heads: int, n_pos: int) -> np.ndarray:
+    """Causal attention patterns (batch, heads, pos, pos) with random, peaked rows."""
+    rng = np.random.default_rng(seed)
+    scores = np.where(np.tril(np.ones((n_pos, n_pos), dtype=bool)), 2 * rng.normal(size=(batch, n_heads, n_pos, n_pos)),
+                      -np.inf)
+    pattern = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return pattern / pattern.sum(axis=-1, keepdims=True)
+
+
+@graded(answer="previous_token_score", part="3", points=1,
+        hint="lecture 8, §6 'Attention patterns and induction heads': the mean of pattern[b, h, t, t - 1] over all "
+             "sequences b and the queries t >= 1 only (position 0 has no previous token).")
 def previous_token_score(func) -> None:
-    """Check ``previous_token_score(pattern)`` on hand-made patterns."""
+    """Check ``previous_token_score(pattern)`` on hand-made patterns and a loop over random ones."""
     name = "previous_token_score"
     pattern = _patterns(["previous", "self", "first"], 6)
     given = pattern.copy()
@@ -210,11 +294,22 @@ def previous_token_score(func) -> None:
     if not np.isclose(out[0], 1) or not np.isclose(out[1], 0):
         raise CheckFailed(f"`{name}`: a head that always attends to the previous token should score 1 and one that "
                           "attends to the current token 0; read pattern[b, h, t, t - 1].")
-    passed(f"{name}: shape {out.shape}; 1 for a previous-token head, 0 for a self-attending head.")
+    random = _random_patterns(87, 3, 2, 7)
+    got = as_array(call(func, random.copy(), name=name), name=name, shape=(2,))
+    expected = [np.mean([random[b, h, t, t - 1] for b in range(3) for t in range(1, 7)]) for h in range(2)]
+    if not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+        raise CheckFailed(f"`{name}` disagrees with a loop over 3 random sequences: average pattern[b, h, t, t - 1] "
+                          "over every sequence b and every query t >= 1, one score per head.")
+    passed(f"{name}: shape {out.shape}; 1 for a previous-token head, 0 for a self-attending head, the mean over "
+           "sequences and queries.")
 
 
+@graded(answer="induction_score", part="3", points=2,
+        hint="lecture 8, §6: the targets of query t are the keys j (1 <= j <= t) with tokens[j - 1] == tokens[t], the "
+             "token AFTER an earlier occurrence; sum the attention over all of them and average over every query (of "
+             "every sequence) that has at least one target.")
 def induction_score(func) -> None:
-    """Check ``induction_score(pattern, tokens)`` on hand-made patterns and repeated tokens."""
+    """Check ``induction_score(pattern, tokens)`` on hand-made patterns and a loop over random ones."""
     name = "induction_score"
     tokens = np.array([[3, 5, 7, 3, 5, 7, 3, 5]])  # every token after position 2 has earlier occurrences
     n_pos = tokens.shape[1]
@@ -237,7 +332,24 @@ def induction_score(func) -> None:
     if not np.isclose(out[0], 1) or not np.isclose(out[1], 0):
         raise CheckFailed(f"`{name}`: a pure induction head should score 1 and a head attending to earlier copies of the "
                           "current token 0.")
-    passed(f"{name}: shape {out.shape}; 1 for an induction head (all targets), 0 for a duplicate-token head.")
+    # Random patterns; a small vocabulary gives repeats (some right after each other, so j = t can be a target) and
+    # sequences with different numbers of queries that have a target.
+    random = _random_patterns(88, 3, 2, 8)
+    words = np.array([[1, 1, 2, 3, 1, 2, 2, 0], [0, 1, 2, 3, 4, 5, 6, 0], [2, 2, 2, 1, 2, 1, 0, 1]])
+    got = as_array(call(func, random.copy(), words.copy(), name=name), name=name, shape=(2,))
+    totals, count = np.zeros(2), 0
+    for b in range(3):
+        for t in range(8):
+            keys = [j for j in range(1, t + 1) if words[b, j - 1] == words[b, t]]
+            if keys:
+                totals += random[b][:, t, keys].sum(axis=1)
+                count += 1
+    if not np.allclose(got, totals / count, rtol=1e-6, atol=1e-9):
+        raise CheckFailed(f"`{name}` disagrees with a loop over 3 random sequences with repeated tokens: the targets of "
+                          "query t are the keys 1 <= j <= t with tokens[j - 1] == tokens[t] (j = t included); average "
+                          "over all queries of all sequences that have a target.")
+    passed(f"{name}: shape {out.shape}; 1 for an induction head (all targets), 0 for a duplicate-token head, the loop's "
+           "value on random patterns.")
 
 
 # --- part 4: activation patching -----------------------------------------------------------
@@ -260,9 +372,28 @@ def _causal(out: np.ndarray, corrupted_logits: np.ndarray, first: int, name: str
                           "sequence, not sequences of the batch (axis 0).")
 
 
+@graded(answer="patch_residual", part="4", points=3,
+        hint="lecture 8, §7 'Causal interventions: activation patching and ablation': a forward hook on "
+             "blocks.{layer}.resid_pre (the stream ENTERING block layer; resid_final for layer = n_layers) returning a "
+             "copy with [:, positions] set to the clean values (axis 1 is the position); remove the hook in finally.")
 def patch_residual(func) -> None:
-    """Check ``patch_residual(model, clean_tokens, corrupted_tokens, layer, positions=None)``."""
+    """Check ``patch_residual(model, clean_tokens, corrupted_tokens, layer, positions=None)``.
+
+    Every position patched gives the clean logits, none the corrupted ones; one or two positions
+    patched give the rest of the model run from the patched residual stream.
+    """
     name = "patch_residual"
+
+    def reference(layer: int, positions) -> np.ndarray:
+        """The rest of the model run from the corrupted stream entering block ``layer``, restored at ``positions``."""
+        site = "resid_final" if layer == model.n_layers else f"blocks.{layer}.resid_pre"
+        resid = _cache(model, corrupted, [site])[1][site].clone()
+        resid[:, list(positions)] = _cache(model, clean, [site])[1][site][:, list(positions)]
+        with torch.no_grad():
+            for block in model.blocks[layer:]:
+                resid = block(resid)
+            return model.unembed(model.ln_final(resid)).numpy()
+
     model = random_transformer(85, **_CONFIG)
     clean, corrupted = _pair(model)
     shape, what = (*clean.shape, model.d_vocab), "(batch, pos, d_vocab): the logits of the patched run"
@@ -283,13 +414,53 @@ def patch_residual(func) -> None:
     _causal(out, corrupted_logits, 2, name)
     if _close(out, corrupted_logits):
         raise CheckFailed(f"`{name}`: patching the embeddings of the corrupted position 2 should change the logits.")
+    for layer, positions in [(0, [2]), (1, [2, 4]), (2, [4])]:
+        out = _run(func, model, clean, corrupted, layer, positions, name=name, shape=shape, what=what, model=model,
+                   token_args=[clean, corrupted])
+        if not _close(out, reference(layer, positions)):
+            if layer < model.n_layers and _close(out, reference(layer + 1, positions)):
+                raise CheckFailed(f"`{name}` patches the residual stream leaving block {layer}; layer {layer} means "
+                                  f"`blocks.{layer}.resid_pre`, the stream entering block {layer}.")
+            raise CheckFailed(f"`{name}(..., layer={layer}, positions={positions})` differs from running the rest of "
+                              "the model from the corrupted residual stream with those positions restored from the "
+                              "clean run.")
     passed(f"{name}: shape {out.shape}, detached, hooks removed; all positions give the clean logits, none the "
-           "corrupted ones, and nothing changes before a patched position.")
+           "corrupted ones, nothing changes before a patched position, the rest of the model run from the patched "
+           "stream at every layer.")
 
 
+@graded(answer="patch_heads", part="4", points=2,
+        hint="lecture 8, §7: a hook on blocks.{layer}.attn.z that replaces z[:, positions, head] of the listed heads only "
+             "(one hook per layer, all its listed heads at once); the other heads and attn.o untouched; remove the hooks.")
 def patch_heads(func) -> None:
-    """Check ``patch_heads(model, clean_tokens, corrupted_tokens, heads, positions=None)``."""
+    """Check ``patch_heads(model, clean_tokens, corrupted_tokens, heads, positions=None)``.
+
+    No heads give the corrupted logits; heads of one layer restored at some positions change that
+    layer's output by Δz · W_O, from where the rest of the model runs.
+    """
     name = "patch_heads"
+
+    def replaced(tokens, layer: int, new_z: dict, positions=None) -> np.ndarray:
+        """Logits when heads of one layer get other values z at ``positions``: the layer's output changes by
+        Δz · W_O (the output projection is linear), then the rest of the model runs."""
+        names = [f"blocks.{layer}.resid_pre", f"blocks.{layer}.attn.o", f"blocks.{layer}.attn.z"]
+        cache = _cache(model, tokens, names)[1]
+        out = cache[names[0]] + cache[names[1]]
+        index = slice(None) if positions is None else list(positions)
+        d = model.d_head
+        with torch.no_grad():
+            for head, z in new_z.items():
+                delta = torch.zeros_like(cache[names[2]][:, :, head])
+                delta[:, index] = z[:, index] - cache[names[2]][:, index, head]
+                out = out + delta @ model.blocks[layer].attn.o.weight[:, head * d:(head + 1) * d].T
+            for block in model.blocks[layer + 1:]:
+                out = block(out)
+            return model.unembed(model.ln_final(out)).numpy()
+
+    def reference(layer: int, heads: list[int], positions) -> np.ndarray:
+        z_clean = _cache(model, clean, [f"blocks.{layer}.attn.z"])[1][f"blocks.{layer}.attn.z"]
+        return replaced(corrupted, layer, {h: z_clean[:, :, h] for h in heads}, positions)
+
     model = random_transformer(86, **_CONFIG)
     clean, corrupted = _pair(model)
     shape, what = (*clean.shape, model.d_vocab), "(batch, pos, d_vocab): the logits of the patched run"
@@ -303,23 +474,71 @@ def patch_heads(func) -> None:
     if _close(one, corrupted_logits):
         raise CheckFailed(f"`{name}`: restoring head L1H0 should change the corrupted logits; replace "
                           "`z[:, positions, head]` of `blocks.1.attn.z` by the clean value.")
-    out = _run(func, model, clean, corrupted, [(0, 1), (1, 0)], [4, 5], name=name, shape=shape, what=what,
-               model=model, token_args=[clean, corrupted])
-    _causal(out, corrupted_logits, 4, name)
-    later = _run(func, model, clean, corrupted, [(1, 0), (1, 1)], [6], name=name, shape=shape, what=what,
-                 model=model, token_args=[clean, corrupted])
-    _causal(later, corrupted_logits, 6, name)
-    if _close(later, corrupted_logits):
-        raise CheckFailed(f"`{name}`: restoring both heads of layer 1 at the last position should change its logits.")
-    passed(f"{name}: shape {out.shape}, detached, hooks removed; no heads give the corrupted logits, and nothing "
-           "changes before a patched position.")
+    across = _run(func, model, clean, corrupted, [(0, 1), (1, 0)], [4, 5], name=name, shape=shape, what=what,
+                  model=model, token_args=[clean, corrupted])
+    _causal(across, corrupted_logits, 4, name)
+    for heads, positions in [([(1, 0)], None), ([(0, 1)], [4, 5]), ([(1, 0), (1, 1)], [6])]:
+        out = _run(func, model, clean, corrupted, heads, positions, name=name, shape=shape, what=what, model=model,
+                   token_args=[clean, corrupted])
+        layer = heads[0][0]
+        if not _close(out, reference(layer, [h for _, h in heads], positions)):
+            every = reference(layer, list(range(model.n_heads)), positions)
+            if _close(out, every):
+                raise CheckFailed(f"`{name}` restores every head of layer {layer} when asked for {heads}; replace only "
+                                  "`z[:, positions, head]` of the listed heads.")
+            raise CheckFailed(f"`{name}(..., heads={heads}, positions={positions})` differs from the corrupted run with "
+                              "those heads' z restored from the clean run at those positions (the layer's output "
+                              "changes by Δz · W_O).")
+    # Heads in two layers: a copy of the model whose z modules hand on the clean values of the listed heads.
+    z_clean = _cache(model, clean, ["blocks.0.attn.z", "blocks.1.attn.z"])[1]
+
+    class Restored(nn.Module):
+        def __init__(self, layer: int, head: int):
+            super().__init__()
+            self.layer, self.head = layer, head
+
+        def forward(self, z):
+            z = z.clone()
+            z[:, [4, 5], self.head] = z_clean[f"blocks.{self.layer}.attn.z"][:, [4, 5], self.head]
+            return z
+
+    both = copy.deepcopy(model)
+    both.blocks[0].attn.z, both.blocks[1].attn.z = Restored(0, 1), Restored(1, 0)
+    if not _close(across, _logits(both, corrupted)):
+        raise CheckFailed(f"`{name}(..., heads=[(0, 1), (1, 0)], positions=[4, 5])` differs from the corrupted run with "
+                          "both heads restored, each in its own layer; register a hook on every layer that has a "
+                          "listed head.")
+    passed(f"{name}: shape {out.shape}, detached, hooks removed; no heads give the corrupted logits, nothing changes "
+           "before a patched position, only the listed heads are restored.")
 
 
 # --- part 5: ablation -----------------------------------------------------------------------
 
+@graded(answer="ablate_heads", part="5", points=3,
+        hint="lecture 8, §7: replace z[:, :, head] at EVERY position by 0, or by its mean over the batch at each "
+             "position (z[:, t, head].mean(0) of an unablated run on the same tokens); never touch the weights; "
+             "remove the hooks.")
 def ablate_heads(func) -> None:
     """Check ``ablate_heads(model, tokens, heads, kind="zero")``."""
     name = "ablate_heads"
+
+    def replaced(tokens, layer: int, new_z: dict, positions=None) -> np.ndarray:
+        """Logits when heads of one layer get other values z at ``positions``: the layer's output changes by
+        Δz · W_O (the output projection is linear), then the rest of the model runs."""
+        names = [f"blocks.{layer}.resid_pre", f"blocks.{layer}.attn.o", f"blocks.{layer}.attn.z"]
+        cache = _cache(model, tokens, names)[1]
+        out = cache[names[0]] + cache[names[1]]
+        index = slice(None) if positions is None else list(positions)
+        d = model.d_head
+        with torch.no_grad():
+            for head, z in new_z.items():
+                delta = torch.zeros_like(cache[names[2]][:, :, head])
+                delta[:, index] = z[:, index] - cache[names[2]][:, index, head]
+                out = out + delta @ model.blocks[layer].attn.o.weight[:, head * d:(head + 1) * d].T
+            for block in model.blocks[layer + 1:]:
+                out = block(out)
+            return model.unembed(model.ln_final(out)).numpy()
+
     model, tokens = _toy()
     shape, what = (*tokens.shape, model.d_vocab), "(batch, pos, d_vocab): the logits of the ablated run"
     logits = _logits(model, tokens)
@@ -347,5 +566,22 @@ def ablate_heads(func) -> None:
         raise CheckFailed(f"`{name}(..., kind='mean')`: on a batch of identical sequences the mean over the batch at "
                           "each position is the head's own output, so nothing should change; average over the batch "
                           "only, position by position.")
+    for kind in ("zero", "mean"):
+        for layer, heads in [(0, [1]), (1, [0, 1])]:
+            z = _cache(model, tokens, [f"blocks.{layer}.attn.z"])[1][f"blocks.{layer}.attn.z"]
+            new = {h: torch.zeros_like(z[:, :, h]) if kind == "zero" else z[:, :, h].mean(0, keepdim=True).expand_as(
+                z[:, :, h]) for h in heads}
+            out = _run(func, model, tokens, [(layer, h) for h in heads], kind=kind, name=name, shape=shape, what=what,
+                       model=model, token_args=[tokens])
+            if not _close(out, replaced(tokens, layer, new)):
+                raise CheckFailed(f"`{name}(..., kind={kind!r})` on heads {[(layer, h) for h in heads]} differs from "
+                                  "the run in which only those heads' z is replaced (by zeros, or by its mean over the "
+                                  "batch at each position) and the rest of the model runs as usual.")
     passed(f"{name}: shape {out.shape}, detached, hooks removed; ablates at every position, zero and per-position "
-           "batch mean.")
+           "batch mean, only the listed heads.")
+
+
+summary = Summary("Lab 8", logit_lens, residual_components, direct_logit_attribution, previous_token_score,
+                  induction_score, patch_residual, patch_heads, ablate_heads, written_points=8)
+hint = summary.hint
+install_not_written_handler(summary)
