@@ -255,7 +255,7 @@ def _ties_model(seed: int) -> nn.Sequential:
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
     nn.init.kaiming_normal_(model[0].weight, nonlinearity="relu")
     with torch.no_grad():
-        model[0].bias.copy_(torch.tensor([0.1, -1.6, 0.0, 0.2]))
+        model[0].bias.copy_(torch.tensor([0.1, -2.5, 0.0, 0.2]))
     return model.eval()
 
 
@@ -274,7 +274,7 @@ def top_k_examples(func) -> None:
         model = _ties_model(9631)
         images = _images(9632, 25, 3, 10, 13)
         shapes = _fresh(ShapesCNN, 9633, n_classes=3, width=5)
-        for mdl, layer, x, channel, k, reduce in [(model, model[1], images, 1, 25, "max"), (model, model[1], images, 3, 6, "mean"),
+        for mdl, layer, x, channel, k, reduce in [(model, model[1], images, 1, 25, "max"), (model, model[1], images, 3, 23, "mean"),
                                                    (shapes, shapes.relu4, _images(9634, 18, 3, 12, 16), 7, 5, "max")]:
             label = f"{name}(..., channel={channel}, k={k}, reduce={reduce!r})"
             given = x.clone()
