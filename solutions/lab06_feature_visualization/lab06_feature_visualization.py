@@ -35,6 +35,11 @@
 # answer on its own, without calling another of your answers (copying a line is fine): a slip
 # in one would otherwise cost you twice.
 #
+# **Stuck?** Each check has a one-line hint: `check.maximize_activation.hint()` names the lecture
+# section to reread and the usual trap. The last cell of the lab, `check.summary(globals())`,
+# lists every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
@@ -782,3 +787,12 @@ fig.suptitle("Neuron groups (NMF of relu3, 4 groups): where each group is active
 #   what it was trained to use.
 #
 # Next week: explanations for transformers and attention.
+
+# %% [markdown]
+# ## Your progress
+#
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

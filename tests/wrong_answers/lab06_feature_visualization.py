@@ -40,7 +40,7 @@ def total_variation(images):
     down = ((images[:, :, 1:, :] - images[:, :, :-1, :]) ** 2).sum(dim=(1, 2, 3))
     across = ((images[:, :, :, 1:] - images[:, :, :, :-1]) ** 2).sum(dim=(1, 2, 3))
     return down + across
-''', "closed form on a checkerboard and a ramp"),
+''', "squares the differences"),
     Wrong("total_variation", "tv-detached-numpy", '''
 def total_variation(images):
     x = images.detach().numpy()
@@ -118,7 +118,7 @@ def top_k_examples(model, layer, images, channel, k, *, reduce="max", batch_size
     scores = torch.cat(scores).numpy()
     order = np.argsort(scores, kind="stable")[::-1][:k]
     return order.copy(), scores[order]
-''', "ties by the lower index"),
+''', "ties go to the lower index"),
     Wrong("dissection", "dissect-threshold-after-upsampling", '''
 def dissection_iou(activations, masks, *, top=0.005):
     activations = np.asarray(activations, dtype=float)
@@ -128,7 +128,7 @@ def dissection_iou(activations, masks, *, top=0.005):
     units = activations.shape[1]
     thresholds = np.quantile(upsampled.transpose(1, 0, 2, 3).reshape(units, -1), 1 - top, axis=1)
     on = (upsampled > thresholds[None, :, None, None]).astype(float)
-''' + _DISSECTION_TAIL, "a reference dissection"),
+''' + _DISSECTION_TAIL, "marks the wrong pixels as on"),
     Wrong("dissection", "dissect-mean-of-per-image-iou", '''
 def dissection_iou(activations, masks, *, top=0.005):
     activations = np.asarray(activations, dtype=float)
@@ -154,7 +154,7 @@ def dissection_iou(activations, masks, *, top=0.005):
     upsampled = np.pad(upsampled, [(0, 0), (0, 0), (0, masks.shape[-2] - upsampled.shape[-2]),
                                    (0, masks.shape[-1] - upsampled.shape[-1])], mode="edge")
     on = (upsampled > thresholds[None, :, None, None]).astype(float)
-''' + _DISSECTION_TAIL, "a reference dissection"),
+''' + _DISSECTION_TAIL, "marks the wrong pixels as on"),
     Wrong("train_cav", "cav-labels-swapped", '''
 def train_cav(concept_activations, random_activations, *, random_state=0):
     concept = np.asarray(concept_activations).reshape(len(concept_activations), -1)
