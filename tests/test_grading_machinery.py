@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cloudpickle
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -91,6 +92,20 @@ def test_shared_objects_report_in_place_changes():
     y.grad = torch.full((3,), 2.0)
     worker.apply_snapshot(x, worker.snapshot(y))
     assert x.requires_grad and torch.equal(x.grad, y.grad) and torch.equal(x.detach(), torch.ones(3))
+
+
+def test_arrays_of_strings_have_fingerprints_of_their_values():
+    """Lab 1 hands object arrays (categories as strings) and pandas frames of strings to the student."""
+    words = np.array([["small", "low"], ["big", "high"]], dtype=object)
+    before = worker.fingerprint(words)
+    assert worker.fingerprint(words.copy()) == before  # values, not the addresses of the strings
+    words[1, 1] = "medium"
+    assert worker.fingerprint(words) != before
+    frame = pd.DataFrame({"Size": ["small", "big"], "Price": [1.0, 2.0]})
+    before = worker.fingerprint(frame)
+    assert worker.fingerprint(frame.copy(deep=True)) == before
+    frame.loc[0, "Size"] = "medium"
+    assert worker.fingerprint(frame) != before
 
 
 @pytest.fixture(scope="module")

@@ -266,10 +266,20 @@ def _digest(data) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def _array_digest(array) -> str:
+    """Digest of an array's values: raw bytes, or the elements' reprs for object arrays (whose
+    bytes are pointers, and which NumPy cannot view as bytes)."""
+    if not array.size:
+        return "empty"
+    if array.dtype.hasobject:
+        return _digest("\x1f".join(map(repr, array.ravel().tolist())).encode("utf-8", "backslashreplace"))
+    return _digest(_np().ascontiguousarray(array).view("u1"))
+
+
 def fingerprint(obj) -> str:
     kind = shared_kind(obj)
     if kind == "array":
-        return f"{obj.dtype.str}{obj.shape}{_digest(_np().ascontiguousarray(obj).view('u1') if obj.size else b'')}"
+        return f"{obj.dtype.str}{obj.shape}{_array_digest(obj)}"
     if kind == "tensor":
         data = obj.detach().cpu().contiguous()
         grad = obj.grad
@@ -281,7 +291,7 @@ def fingerprint(obj) -> str:
         state = obj.state_dict(keep_vars=False)
         return flags + "|" + "|".join(f"{k}:{_tensor_digest(v.detach().cpu().contiguous())}" for k, v in state.items())
     if kind == "pandas":
-        return _digest(_np().ascontiguousarray(obj.to_numpy()).tobytes()) if obj.size else "empty"
+        return f"{tuple(obj.shape)}{_array_digest(obj.to_numpy())}"
     raise TypeError(type(obj))
 
 
