@@ -31,7 +31,9 @@ from pathlib import Path
 
 from xaikit.threads import THREAD_ENV
 
-from . import build
+from . import build, gradebook
+from .gradebook import db_url  # noqa: F401 - the gradebook of a course directory (XAI_DB_URL or SQLite)
+
 
 def labs(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "solutions").iterdir() if (p / f"{p.name}.py").exists())
@@ -44,16 +46,10 @@ def course_env() -> dict[str, str]:
     return {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", **THREAD_ENV}
 
 
-def db_url(root: Path) -> str:
-    """The gradebook (SQLite waits up to a minute for another grading process's write)."""
-    return os.environ.get("XAI_DB_URL") or f"sqlite:///{root / 'gradebook.db'}?timeout=60"
-
-
 def nbgrader(root: Path, *args: str, check: bool = True, quiet: bool = False,
              timeout: float | None = None) -> subprocess.CompletedProcess:
     """Run an nbgrader command on the course directory ``root``."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}",
-           f"--CourseDirectory.db_url={db_url(root)}"]
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}", *gradebook.command_line(root)]
     if not quiet:
         print("$", " ".join(cmd[2:4]), " ".join(args[1:]), flush=True)
     # nbgrader finds its configuration (nbgrader_config.py) in the directory it runs in.
@@ -70,7 +66,7 @@ def require_released(root: Path, lab: str) -> None:
     if lab not in labs(root):
         known = ", ".join(labs(root)) or "none"
         raise Unready(f"there is no lab {lab!r} in {root / 'solutions'} (labs: {known}).")
-    if not os.environ.get("XAI_DB_URL") and not (root / "gradebook.db").exists():
+    if not gradebook.exists(root):
         raise Unready(f"no gradebook yet in {root}: run `make release` (xai-course release) first.")
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -112,7 +108,7 @@ def roster(root: Path) -> set[str]:
     """The class list in the gradebook (``nbgrader db student import``); empty if none was imported."""
     from nbgrader.api import Gradebook
 
-    if not os.environ.get("XAI_DB_URL") and not (root / "gradebook.db").exists():
+    if not gradebook.exists(root):
         return set()
     with Gradebook(db_url(root)) as gb:
         return {s.id for s in gb.students}
