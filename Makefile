@@ -12,6 +12,7 @@ TORCH_INDEX ?=
 LAB ?=
 JOBS ?=
 STUDENT ?=
+N ?=
 # Threads: every process the course starts gets OMP_NUM_THREADS=1 (and MKL/OpenBLAS/torch
 # alike), set in one place, xaikit/threads.py, by `xai-course` and by the tests' conftest.py:
 # on a busy 2-core machine more threads per process made grading 15x slower.
@@ -20,10 +21,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench site clean
+.PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench bench-grading site clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml grader/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +67,9 @@ formgrader: $(STAMP) ## JupyterLab for manual grading (menu Nbgrader > Formgrade
 
 bench: $(STAMP) ## time and peak memory of every notebook -> bench/results.md
 	$(BIN)/xai-course bench
+
+bench-grading: $(STAMP) ## a class graded with 1 and 2 jobs -> bench/grading.md ([LAB=...] [N=6])
+	$(BIN)/xai-course bench-grading $(LAB) $(if $(N),-n $(N))
 
 site: $(STAMP) ## build the website (lectures and labs executed) -> site/_build/html
 	$(BIN)/xai-course site

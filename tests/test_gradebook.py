@@ -160,3 +160,58 @@ def test_postgresql_gradebook_gives_the_grades_of_sqlite(tmp_path):
     assert exported == lite_export == {s: sum(v.values()) for s, v in grading.PROBE_EXPECTED.items()}
     for student in grading.PROBE_EXPECTED:
         assert (course / "feedback" / student / grading.PROBE_LAB / f"{grading.PROBE_LAB}.html").exists()
+
+
+# --- several grading processes or machines on one gradebook (--shard) ----------------------------
+
+def test_shards_cover_every_submission_once():
+    from xaigrader import cli
+
+    students = [f"s{k:03d}" for k in range(23)]
+    shards = [students[i::5] for i in (cli.shard(f"{i}/5")[0] for i in range(5))]
+    assert sorted(sum(shards, [])) == students
+    for bad in ("5/5", "-1/3", "2", "a/b"):
+        with pytest.raises(Exception):
+            cli.shard(bad)
+
+
+def _two_students(url: str) -> None:
+    with Gradebook(url) as gb:
+        gb.add_notebook("lab", "lab")
+        gb.add_grade_cell("q_test", "lab", "lab", max_score=3, cell_type="code")
+        for student in ("mine", "theirs"):
+            gb.add_student(student)
+            gb.add_submission("lab", student)
+            grade = gb.find_grade("q_test", "lab", "lab", student)
+            grade.auto_score = 0.0
+        gb.db.commit()
+
+
+def _grade(url: str, student: str, score: float) -> None:
+    with Gradebook(url) as gb:
+        gb.find_grade("q_test", "lab", "lab", student).auto_score = score
+        gb.db.commit()
+
+
+def test_the_watch_leaves_other_shards_grades_alone_and_guards_the_rest(sqlite_book):
+    from xaigrader import audit
+
+    _, url = sqlite_book
+    _two_students(url)
+    # Another shard grades "theirs" while this one grades "mine": not tampering.
+    watch = audit.Watch(url, "lab", elsewhere={"theirs"})
+    watch.begin("mine")
+    _grade(url, "mine", 3.0)
+    _grade(url, "theirs", 3.0)
+    watch.end("mine")
+    assert watch.problems == []
+    with Gradebook(url) as gb:
+        assert gb.find_grade("q_test", "lab", "lab", "theirs").auto_score == 3.0
+    # Without shards, a change to a student nobody grades is restored and reported.
+    watch = audit.Watch(url, "lab")
+    watch.begin("mine")
+    _grade(url, "theirs", 1.0)
+    watch.end("mine")
+    assert len(watch.problems) == 1 and "theirs" in watch.problems[0]
+    with Gradebook(url) as gb:
+        assert gb.find_grade("q_test", "lab", "lab", "theirs").auto_score == 3.0
