@@ -1,0 +1,95 @@
+"""A JupyterHub on one machine: to try the course as students see it, and CI's smoke test.
+
+    npm ci --prefix deploy/local-hub          # its proxy, configurable-http-proxy (once)
+    XAI_HUB_PASSWORD=... .venv/bin/jupyterhub -f deploy/local-hub/jupyterhub_config.py
+
+Loopback only (http://127.0.0.1:8000). Not for a real class: anyone who knows the shared
+password logs in as any name on the class list (SharedPasswordAuthenticator), and every student's
+server runs as the hub's own user (SimpleLocalProcessSpawner). A real class uses the
+Kubernetes deployment of deploy/README.md. What it shares with that one: the groups
+(students, instructors), the course environment (this Python's), nbgrader's assignment list
+with an exchange (here a folder, there ngshare) and offline, one-thread servers.
+
+Settings from the environment (all optional):
+    XAI_HUB_DIR        state: hub database, cookie secret, homes, exchange (deploy/local-hub/state)
+    XAI_HUB_PORT       the hub's port; the hub API and the proxy API use the next two
+    XAI_HUB_STUDENTS, XAI_HUB_INSTRUCTORS   comma-separated user names (student1,student2 / instructor)
+    XAI_HUB_PASSWORD   the shared password, 8 characters or more (none: a random one, no login)
+    XAI_HUB_TOKEN      an API token for an admin service "course-admin" (scripts, tests)
+"""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
+
+HERE = Path(__file__).resolve().parent
+STATE = Path(os.environ.get("XAI_HUB_DIR", HERE / "state")).resolve()
+PORT = int(os.environ.get("XAI_HUB_PORT", "8000"))
+EXCHANGE = STATE / "exchange"
+for folder in (STATE, STATE / "home", EXCHANGE):
+    folder.mkdir(parents=True, exist_ok=True)
+EXCHANGE.chmod(0o777)  # nbgrader's exchange must be writable by everyone
+
+c.JupyterHub.bind_url = f"http://127.0.0.1:{PORT}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = PORT + 1
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PORT + 2}"
+c.ConfigurableHTTPProxy.command = [str(HERE / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+# Stopping the hub stops every student's server and the proxy (nothing is left running).
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True
+
+# Who is who.
+students = [u for u in os.environ.get("XAI_HUB_STUDENTS", "student1,student2").split(",") if u]
+instructors = [u for u in os.environ.get("XAI_HUB_INSTRUCTORS", "instructor").split(",") if u]
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = os.environ.get("XAI_HUB_PASSWORD") or secrets.token_urlsafe(12)
+c.Authenticator.allowed_users = set(students) | set(instructors)
+c.JupyterHub.load_groups = {"students": {"users": students}, "instructors": {"users": instructors}}
+if os.environ.get("XAI_HUB_TOKEN"):
+    c.JupyterHub.services = [{"name": "course-admin", "api_token": os.environ["XAI_HUB_TOKEN"]}]
+    c.JupyterHub.load_roles = [{
+        "name": "course-admin",
+        "description": "start and stop servers, and use them (scripts and tests)",
+        "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users",
+                   "list:groups", "read:groups"],
+        "services": ["course-admin"],
+    }]
+
+# Each student's server: this Python environment (the course's), a home of their own.
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "home" / "{username}")
+c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 300  # a busy 2-core machine starts JupyterLab slowly
+c.Spawner.http_timeout = 300
+c.Spawner.environment = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/bin:/bin")]),
+}
+if os.geteuid() == 0:  # CI runs as root; Jupyter refuses root without being told
+    c.Spawner.args = ["--allow-root"]
+
+
+def nbgrader_config(spawner):
+    """The student's nbgrader settings, as /etc/jupyter/nbgrader_config.py is on the cluster."""
+    home = Path(spawner.home_dir)
+    (home / ".jupyter").mkdir(parents=True, exist_ok=True)
+    (home / ".jupyter" / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        "c.CourseDirectory.course_id = 'xai-course'\n"
+        f"c.Exchange.root = {str(EXCHANGE)!r}\n"
+    )
+
+
+c.Spawner.pre_spawn_hook = nbgrader_config
