@@ -6,14 +6,19 @@ config and the command agree on the gradebook, that a SQLite writer waits for an
 process's lock instead of failing, and that concurrent writers all land. The slow test
 grades the probe lab's class (a correct, a blank and a wrong notebook) through the
 instructor commands twice, with ``--jobs 2``: on SQLite, and on a throwaway PostgreSQL
-cluster (tests/postgres.py; .ci/run installs Debian's postgresql), and compares the grades.
+cluster (tests/postgres.py; .ci/run installs Debian's postgresql), and compares the grades;
+then two concurrent ``--shard i/2`` processes regrade the class on PostgreSQL, as two
+machines (or Kubernetes Jobs) would.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -160,7 +165,17 @@ def test_postgresql_gradebook_gives_the_grades_of_sqlite(tmp_path):
         assert not (course / "gradebook.db").exists(), "the commands wrote a SQLite gradebook instead"
         with Gradebook(url) as gb:
             assert sorted(s.id for s in gb.students) == sorted(grading.PROBE_EXPECTED)
-    assert scores == lite_scores
+        # Two machines regrade the class at once, each its shard, on the one PostgreSQL gradebook.
+        shards = [subprocess.Popen([sys.executable, "-m", "xaigrader.cli", "--root", str(course), "autograde",
+                                    grading.PROBE_LAB, "--shard", f"{i}/2", "--jobs", "1"], text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env={**os.environ, gradebook.ENV: url}) for i in range(2)]
+        logs = [p.communicate(timeout=900)[0] for p in shards]
+        assert [p.returncode for p in shards] == [0, 0], logs
+        assert all("GRADEBOOK:" not in log and "BROKEN" not in log for log in logs), logs
+        assert sum(int(re.search(r"shard \d/2: (\d+) of", log).group(1)) for log in logs) == len(grading.PROBE_EXPECTED)
+        regraded, _ = grading.read_scores(course, grading.PROBE_LAB, url)
+    assert scores == lite_scores == regraded
     assert exported == lite_export == {s: sum(v.values()) for s, v in grading.PROBE_EXPECTED.items()}
     for student in grading.PROBE_EXPECTED:
         assert (course / "feedback" / student / grading.PROBE_LAB / f"{grading.PROBE_LAB}.html").exists()
