@@ -170,14 +170,18 @@ def table(lab: str, runs: list[Run], kinds: dict[str, str]) -> str:
         why = (f"the machine was busy (load average up to {busy:.1f} on {cores} cores: other processes took "
                "the second core)" if busy > cores else "not explained by the machine's load")
         lines.append(f"**Below the goal**: {why}.")
+    if busy > cores:
+        lines.append(f"**The machine was busy** (load average up to {busy:.1f} on {cores} cores, from other work): "
+                     "every time here is longer than on an idle machine, and the speedup mixes parallelism with "
+                     "the larger share of a busy CPU that two processes get. Plan with a run on an idle machine.")
     per = best.seconds / n
     lines += [
         "",
         f"## Extrapolation: a class of {CLASS_SIZE}, {LABS} labs",
         "",
         f"At {per:.1f} s per submission ({best.jobs} jobs on one such machine, the best run above), assuming every "
-        f"lab grades like `{lab}` and machines work on separate students (`xai-course autograde --student`, or "
-        "one Kubernetes Job per student, see deploy/README.md) with one PostgreSQL gradebook:",
+        f"lab grades like `{lab}` and k machines share the class (`xai-course autograde LAB --shard I/k`, or the "
+        "indexed Kubernetes Job of deploy/k8s/autograde-job.yaml) with one PostgreSQL gradebook:",
         "",
         *extrapolation(per, best.jobs),
     ]
