@@ -7,6 +7,10 @@ proxy, the student's JupyterLab carries nbgrader's assignment list, which lists 
 a lab from the exchange; a kernel of the server runs the course environment (xaikit,
 offline, one thread); then the hub stops and takes the server, its kernel and the proxy
 with it.
+
+With ``XAI_HUB_NGSHARE`` set (see deploy/local-hub/jupyterhub_config.py: ngshare and its
+client cannot be dev dependencies), a second test walks an instructor and a student through
+the exchange of the Kubernetes deployment, ngshare as a hub service.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ def _free_ports(n: int) -> int:
 
 
 class Hub:
-    def __init__(self, state: Path):
+    def __init__(self, state: Path, **env: str):
         import requests
 
         self.requests = requests
@@ -64,7 +68,7 @@ class Hub:
         self.state = state
         env = {**os.environ, "XAI_HUB_DIR": str(state), "XAI_HUB_PORT": str(self.port),
                "XAI_HUB_STUDENTS": STUDENT, "XAI_HUB_INSTRUCTORS": "grace", "XAI_HUB_TOKEN": self.token,
-               "XAI_HUB_PASSWORD": secrets.token_urlsafe(12)}
+               "XAI_HUB_PASSWORD": secrets.token_urlsafe(12), **env}
         self.log = open(state / "hub.log", "w")
         jupyterhub = Path(sys.executable).with_name("jupyterhub")
         self.proc = subprocess.Popen([str(jupyterhub), "-f", str(LOCAL_HUB / "jupyterhub_config.py")],
@@ -73,6 +77,10 @@ class Hub:
     def api(self, method: str, path: str, **kwargs):
         return self.requests.request(method, f"{self.url}/hub/api{path}", timeout=30,
                                      headers={"Authorization": f"token {self.token}"}, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.requests.post(f"{self.url}{path}", timeout=300, headers={"Authorization": f"token {self.token}"},
+                                  **kwargs)
 
     def get(self, path: str, **kwargs):
         return self.requests.get(f"{self.url}{path}", timeout=60, headers={"Authorization": f"token {self.token}"},
@@ -205,3 +213,69 @@ def test_a_student_server_spawns_with_the_course_and_stops_cleanly(tmp_path):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
     shutil.rmtree(state / "home", ignore_errors=True)
+
+
+NGSHARE = os.environ.get("XAI_HUB_NGSHARE")
+
+
+@pytest.mark.skipif(not NGSHARE, reason="opt-in: XAI_HUB_NGSHARE names ngshare's folder (deploy/local-hub/"
+                    "jupyterhub_config.py says how to make it)")
+def test_the_ngshare_exchange_from_release_to_feedback(tmp_path):
+    import grading
+
+    course = tmp_path / "course"
+    grading.release(LAB, course, grading.PROBE)
+    state = tmp_path / "hub"
+    state.mkdir()
+    hub = Hub(state, XAI_HUB_NGSHARE=NGSHARE)
+    try:
+        hub.wait(lambda: hub.api("GET", "/").status_code == 200, "the hub")
+        hub.wait(lambda: hub.requests.get(f"{hub.url}/services/ngshare/healthz", timeout=10).ok, "ngshare")
+        # The instructor, with her own token, as in her server's terminal.
+        token = hub.api("POST", "/users/grace/tokens", json={"note": "instructor"}).json()["token"]
+        config = tmp_path / "instructor-config"
+        config.mkdir()
+        (config / "nbgrader_config.py").write_text(
+            "from ngshare_exchange import configureExchange\nc = get_config()\n"
+            f"configureExchange(c, 'http://127.0.0.1:{hub.port + 3}/services/ngshare')\n"
+            "c.CourseDirectory.course_id = 'xai-course'\n")
+        env = {**os.environ, "JUPYTERHUB_API_TOKEN": token, "JUPYTERHUB_USER": "grace",
+               "PYTHONPATH": str(Path(NGSHARE) / "client"), "JUPYTER_CONFIG_PATH": str(config),
+               "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])}
+
+        def instructor(*argv: str) -> str:
+            proc = subprocess.run(argv, cwd=course, env=env, capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, f"{argv[1:3]}: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
+            return proc.stdout + proc.stderr
+
+        manage = [sys.executable, str(Path(NGSHARE) / "client" / "bin" / "ngshare-course-management")]
+        instructor(*manage, "create_course", "xai-course", "grace")
+        instructor(*manage, "add_student", "xai-course", STUDENT)
+        nbgrader = [sys.executable, "-m", "nbgrader"]
+        course_args = [f"--CourseDirectory.root={course}", "--CourseDirectory.release_directory=labs",
+                       f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+        instructor(*nbgrader, "release_assignment", LAB, *course_args)
+
+        # The student, in JupyterLab's Assignments tab (its REST calls).
+        assert hub.api("POST", f"/users/{STUDENT}/server").status_code in (201, 202)
+        hub.wait(lambda: hub.api("GET", f"/users/{STUDENT}").json()["servers"].get("", {}).get("ready"),
+                 "the student's server")
+        base = f"/user/{STUDENT}/assignments"
+        listed = hub.get(base, params={"course_id": "xai-course"}).json()
+        assert [(a["assignment_id"], a["status"]) for a in listed["value"]] == [(LAB, "released")], listed
+        form = {"course_id": "xai-course", "assignment_id": LAB}
+        assert hub.post(f"{base}/fetch", data=form).json()["success"]
+        assert hub.post(f"{base}/submit", data=form).json()["success"]
+
+        instructor(*nbgrader, "collect", LAB, *course_args)
+        assert (course / "submitted" / STUDENT / LAB / f"{LAB}.ipynb").exists()
+        grading.cli(course, "autograde", LAB)
+        assert grading.read_scores(course, LAB)[0][STUDENT] == grading.PROBE_EXPECTED["blank"]
+        grading.cli(course, "feedback", LAB)
+        instructor(*nbgrader, "release_feedback", LAB, *course_args)
+        assert hub.post(f"{base}/fetch_feedback", data=form).json()["success"]
+        feedback = list((state / "home" / STUDENT / LAB / "feedback").glob(f"*/{LAB}.html"))
+        assert len(feedback) == 1 and "is not written yet" in feedback[0].read_text()
+    finally:
+        code = hub.stop()
+    assert code == 0, hub.tail()

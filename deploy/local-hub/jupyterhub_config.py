@@ -16,6 +16,12 @@ Settings from the environment (all optional):
     XAI_HUB_STUDENTS, XAI_HUB_INSTRUCTORS   comma-separated user names (student1,student2 / instructor)
     XAI_HUB_PASSWORD   the shared password, 8 characters or more (none: a random one, no login)
     XAI_HUB_TOKEN      an API token for an admin service "course-admin" (scripts, tests)
+    XAI_HUB_NGSHARE    the exchange as on the cluster: ngshare as a hub service instead of a folder.
+                       A folder holding two pip --target installs (they cannot share the course's
+                       environment: ngshare 0.6 needs SQLAlchemy 1.4, ngshare-exchange's metadata
+                       pins an old jupyter_core):
+        pip install --no-deps --target $XAI_HUB_NGSHARE/server ngshare==0.6.0 SQLAlchemy==1.4.54 alembic==1.13.3
+        pip install --no-deps --target $XAI_HUB_NGSHARE/client ngshare-exchange==0.5.3
 """
 
 import os
@@ -52,13 +58,15 @@ c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = os.environ.get("XAI_HUB_PASSWORD") or secrets.token_urlsafe(12)
 c.Authenticator.allowed_users = set(students) | set(instructors)
 c.JupyterHub.load_groups = {"students": {"users": students}, "instructors": {"users": instructors}}
+services = []  # c.JupyterHub.services, set below
+c.JupyterHub.services = services
 if os.environ.get("XAI_HUB_TOKEN"):
-    c.JupyterHub.services = [{"name": "course-admin", "api_token": os.environ["XAI_HUB_TOKEN"]}]
+    services.append({"name": "course-admin", "api_token": os.environ["XAI_HUB_TOKEN"]})
     c.JupyterHub.load_roles = [{
         "name": "course-admin",
         "description": "start and stop servers, and use them (scripts and tests)",
         "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users",
-                   "list:groups", "read:groups"],
+                   "list:groups", "read:groups", "tokens"],
         "services": ["course-admin"],
     }]
 
@@ -81,15 +89,31 @@ if os.geteuid() == 0:  # CI runs as root; Jupyter refuses root without being tol
     c.Spawner.args = ["--allow-root"]
 
 
+# The exchange: a folder, or ngshare as a hub service (as deploy/jupyterhub/values.yaml has it).
+NGSHARE = os.environ.get("XAI_HUB_NGSHARE")
+NGSHARE_URL = f"http://127.0.0.1:{PORT + 3}"
+if NGSHARE:
+    services.append({
+        "name": "ngshare",
+        "url": NGSHARE_URL,
+        "oauth_no_confirm": True,
+        "command": [sys.executable, str(HERE / "ngshare_loopback.py"), "--admins", ",".join(instructors),
+                    "--database", f"sqlite:///{STATE / 'ngshare.db'}", "--storage", f"{STATE / 'ngshare'}/"],
+        "environment": {"PYTHONPATH": str(Path(NGSHARE) / "server")},
+    })
+    c.Spawner.environment["PYTHONPATH"] = str(Path(NGSHARE) / "client")
+    EXCHANGE_CONFIG = ("from ngshare_exchange import configureExchange\n"
+                       f"configureExchange(c, '{NGSHARE_URL}/services/ngshare')\n")
+else:
+    EXCHANGE_CONFIG = f"c.Exchange.root = {str(EXCHANGE)!r}\n"
+NBGRADER_CONFIG = "c = get_config()\nc.CourseDirectory.course_id = 'xai-course'\n" + EXCHANGE_CONFIG
+
+
 def nbgrader_config(spawner):
     """The student's nbgrader settings, as /etc/jupyter/nbgrader_config.py is on the cluster."""
     home = Path(spawner.home_dir)
     (home / ".jupyter").mkdir(parents=True, exist_ok=True)
-    (home / ".jupyter" / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        "c.CourseDirectory.course_id = 'xai-course'\n"
-        f"c.Exchange.root = {str(EXCHANGE)!r}\n"
-    )
+    (home / ".jupyter" / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
 
 
 c.Spawner.pre_spawn_hook = nbgrader_config
