@@ -12,6 +12,7 @@ TORCH_INDEX ?=
 LAB ?=
 JOBS ?=
 STUDENT ?=
+SHARD ?=
 N ?=
 # Threads: every process the course starts gets OMP_NUM_THREADS=1 (and MKL/OpenBLAS/torch
 # alike), set in one place, xaikit/threads.py, by `xai-course` and by the tests' conftest.py:
@@ -53,8 +54,8 @@ release: $(STAMP) ## generate the student versions in labs/ from solutions/ (nbg
 collect: $(STAMP) ## collect LMS downloads from downloaded/$(LAB)/archive (LAB=...)
 	$(BIN)/xai-course collect $(LAB)
 
-autograde: $(STAMP) ## autograde submitted/*/$(LAB), print the scores (LAB=... [JOBS=2] [STUDENT="s1 s2"])
-	$(BIN)/xai-course autograde $(LAB) $(if $(JOBS),--jobs $(JOBS)) $(foreach s,$(STUDENT),--student $(s))
+autograde: $(STAMP) ## autograde submitted/*/$(LAB), print the scores (LAB=... [JOBS=2] [STUDENT="s1 s2"] [SHARD=0/4])
+	$(BIN)/xai-course autograde $(LAB) $(if $(JOBS),--jobs $(JOBS)) $(foreach s,$(STUDENT),--student $(s)) $(if $(SHARD),--shard $(SHARD))
 
 feedback: $(STAMP) ## feedback HTML for $(LAB), hidden tests removed (LAB=...)
 	$(BIN)/xai-course feedback $(LAB)
