@@ -216,6 +216,21 @@ fig.suptitle("Two models that agree on the data: the PDP tells them apart by the
 fig.tight_layout()
 
 # %% [markdown]
+# **Which centring?** "Average over the data is zero" can be read in two ways. Apley & Zhu
+# (2020, eq. 16) treat the uncentred effect as a step function, constant inside each bin at its
+# upper-edge value $\tilde g(z_k)$, and subtract its mean over the instances,
+# $\frac1n\sum_k n_k\, \tilde g(z_k)$. R's `ALEPlot` package, and `PyALE` which follows it (and the
+# lab), draw the effect as a line through the edges and subtract the count-weighted mean of each
+# bin's two edge values, $\frac1n\sum_k n_k\,\frac{\tilde g(z_{k-1}) + \tilde g(z_k)}{2}$. The two
+# curves have the same shape and differ by the constant $\frac1{2n}\sum_k n_k \Delta_k$:
+
+# %%
+effects = ale(frame_toy, model_a, ["x1"], grid_size=10, include_CI=False, plot=False)
+g, counts = effects["eff"].to_numpy(), effects["size"].to_numpy()[1:]  # "size": instances per bin
+print(f"count-weighted mean of the bins' edge averages (ALEPlot, PyALE): {np.sum(counts * (g[:-1] + g[1:]) / 2) / counts.sum():+.1e}")
+print(f"mean over the instances of the step function (Apley & Zhu, eq. 16): {np.sum(counts * g[1:]) / counts.sum():+.4f}")
+
+# %% [markdown]
 # ALE shows the same slope for both models (about 1 per unit of $x_1$: moving along the data,
 # $x_2$ moves with $x_1$ and each model gains about 2 in total, split between the two
 # features). The PDP of model B is dominated by predictions at impossible points.

@@ -118,13 +118,25 @@ ax.legend(loc="upper left", fontsize="small");
 #
 # ### LIME for tabular data
 #
-# For a table, `lime` samples every feature independently from a normal distribution with the
-# feature's mean and standard deviation in the training data, standardizes the samples, measures
-# Euclidean distances to the instance and uses the kernel above with $w = 0.75\sqrt{p}$ for
-# $p$ features. By default (`discretize_continuous=True`) it goes one step further: each numeric
-# feature is cut at its training quartiles, and the surrogate's inputs become binary indicators
-# "the sample falls in the same quartile as $x$". The explanation then reads as conditions.
-# Categorical features are sampled from their observed frequencies.
+# For a table, how `lime` samples depends on `discretize_continuous`. With
+# `discretize_continuous=False` (the figure above, and the lab) it draws every feature
+# independently from a normal distribution with the feature's mean and standard deviation in the
+# training data. By default (`discretize_continuous=True`) it does not: each numeric feature is
+# cut at its training quartiles, a sample first draws a quartile bin with the bins' training
+# frequencies, and then a value inside that bin (lime's `undiscretize`, a normal truncated to the
+# bin, with the bin's mean and standard deviation) — see `__data_inverse` in
+# `lime/lime_tabular.py`. The surrogate's inputs are then binary indicators "the sample falls in
+# the same quartile as $x$", and the explanation reads as conditions. Either way the distances
+# are Euclidean on standardized data (indicators in the default case) and the kernel is the
+# one above with $w = 0.75\sqrt{p}$ for $p$ features. Categorical features are sampled from their
+# observed frequencies. lime's own sampler on the bike data shows the quartile bins:
+
+# %%
+sampler = LimeTabularExplainer(X_train, mode="regression", random_state=0)  # discretize_continuous=True
+samples, _ = sampler._LimeTabularExplainer__data_inverse(x, 5000)  # lime's (private) sampling step
+quartiles = np.quantile(X_train[:, j_temp], [0.25, 0.5, 0.75])
+share = np.bincount(np.searchsorted(quartiles, samples[1:, j_temp]), minlength=4) / 5000
+print("share of lime's samples in each temperature quartile of the training data:", np.round(share, 3))
 
 # %%
 categorical = [names.index(n) for n in ("season", "month", "weekday", "holiday", "workingday", "weather")]
@@ -392,12 +404,16 @@ axes[0].set(yscale="log", xlabel="coalition size |z|", ylabel="Shapley kernel we
             title=f"Weight of a single coalition (M = {M})")
 axes[1].bar(sizes, kernel * counts)
 axes[1].set(xlabel="coalition size |z|", ylabel="total weight of all coalitions of that size",
-            title="Total weight per size: the extremes dominate")
+            title="Total weight per size: largest at the extremes")
 fig.tight_layout()
+total = kernel * counts
+print(f"sizes 1 and {M - 1} hold {(total[0] + total[-1]) / total.sum():.0%} of the total weight")
 
 # %% [markdown]
-# Coalitions with one feature or with all but one carry most of the weight: they isolate a
-# single feature's effect. shap's `KernelExplainer` therefore enumerates the sizes with the
+# *Per coalition*, those with one feature or with all but one weigh by far the most (left, a
+# log scale): they isolate a single feature's effect. *In total* (right) the extreme sizes still
+# have the largest share per size, but not most of the weight: for $M = 11$, sizes 1 and 10 hold
+# about 38 %, the middle sizes the rest, because there are so many more of them. shap's `KernelExplainer` therefore enumerates the sizes with the
 # largest weights first and samples only the rest. Its cost is (number of coalitions) x
 # (background size) predictions, so it is usually run with a small or summarized background
 # (`shap.sample`, `shap.kmeans`). One trap: with more than ten features its default
@@ -434,7 +450,8 @@ ax.set(xscale="log", yscale="log", xlabel="number of coalitions evaluated (of 20
 # and the prediction is $e^{\text{raw}}$. TreeExplainer explains the raw score, the **logarithm of
 # the expected rentals** (even with `model_output="predict"`, for this model). Its values add up
 # to $\log f(x) - E[\log f]$, and a SHAP value of $+0.7$ means "multiplies the prediction by
-# $e^{0.7} \approx 2$". For a classifier it is likewise the log-odds of gradient boosting, but
+# $e^{0.7} \approx 2$" — relative to the base $e^{E[\log f]}$, the *geometric* mean of the
+# predictions, which is smaller than their average $E[f]$. For a classifier it is likewise the log-odds of gradient boosting, but
 # the probability for a scikit-learn random forest: always check.
 
 # %%
@@ -446,6 +463,8 @@ row = explanation_test[sunday]
 print(f"1000 hours explained in {seconds:.1f} s")
 print(f"base value {row.base_values:.3f} + sum of SHAP values {row.values.sum():.3f} = {row.base_values + row.values.sum():.3f}"
       f" = log of the prediction, log({model.predict(x[None])[0]:.1f}) = {np.log(model.predict(x[None])[0]):.3f}")
+print(f"the base in rentals: exp(E[log f]) = {np.exp(row.base_values):.0f} per hour, while the average prediction "
+      f"E[f] over the training hours is {model.predict(X_train).mean():.0f}")
 
 # %% [markdown]
 # Without a background, TreeExplainer replaces absent features using the training rows that
@@ -532,8 +551,8 @@ plt.show()
 
 # %% [markdown]
 # The dots follow the PDP: predicted rentals rise with the temperature up to about 23 °C and
-# level off (a SHAP value of −0.3 near 0 °C means about 25 % fewer rentals than average,
-# $e^{-0.3} \approx 0.74$). At a given temperature the dots spread over 0.1 to 0.2 log units:
+# level off (a SHAP value of −0.3 near 0 °C multiplies the prediction by $e^{-0.3} \approx 0.74$:
+# about 25 % fewer rentals than the base $e^{E[\log f]}$, not than the average prediction). At a given temperature the dots spread over 0.1 to 0.2 log units:
 # the effect of the temperature is not the same in every hour, an interaction that the PDP
 # averages away. (For an additive model, the interventional SHAP values of a feature lie exactly
 # on its centred PDP; vertical spread comes from interactions.)

@@ -77,7 +77,10 @@ torch.manual_seed(0);
 #   tools can make visible;
 # - they are **differentiable**: one backward pass gives the gradient of a class score with
 #   respect to every pixel, the sensitivity $\Delta\text{output} / \Delta\text{input}$ of the
-#   prediction, for the price of about one extra forward pass.
+#   prediction, for the price of about two extra forward passes (backpropagation computes, per
+#   layer, the gradients with respect to the layer's input and, unless switched off, its
+#   weights: about twice the multiplications of the forward pass; Goodfellow, Bengio &
+#   Courville, *Deep Learning*, section 6.5).
 #
 # *Pixel attribution* (also called a saliency map) assigns each input pixel a share of the
 # responsibility for one prediction. Methods come in two families: **perturbation-based**

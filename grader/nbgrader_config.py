@@ -64,6 +64,10 @@ c.Autograde.autograde_preprocessors = [
 c.SandboxedExecute.timeout = 60
 c.SandboxedExecute.total_timeout = 900
 c.SandboxedExecute.interrupt_on_timeout = True
+# A cell that prints a flood of output must not lose the notebook: wait up to 30 s for the last
+# messages, then go on without them (nbgrader's default gives up on the notebook after 4 s).
+c.SandboxedExecute.iopub_timeout = 30
+c.SandboxedExecute.raise_on_iopub_timeout = False
 c.SandboxedExecute.extra_arguments = []
 # The sandbox: "auto" (bubblewrap if it works here, else resource limits only, with a
 # warning), "required" (refuse to grade without it) or "off"; XAI_SANDBOX overrides it.

@@ -1,8 +1,9 @@
 """Sphinx configuration of the course website (lectures and labs with executed outputs).
 
-Built by `make site` (xai-course site), which first copies the built notebooks into
-site/lectures/ and site/labs/. Everything the pages need is served locally: the theme's
-assets, and MathJax (site/_ext/offline_mathjax.py).
+Built by `make site` (xai-course site, grader/xaigrader/site.py), which first writes the
+executed notebooks into site/lectures/, site/labs/ and site/solutions/ and the contents into
+site/_generated/. Everything the pages need is served locally: the theme's assets, MathJax
+(site/_ext/offline_mathjax.py); progress bars are drawn from the saved widget state.
 """
 
 import sys
@@ -17,17 +18,14 @@ author = "The XAI course engineers"
 copyright = "2026, " + author
 
 extensions = ["myst_nb", "offline_mathjax"]
-exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_ext", "_generated", "**.ipynb_checkpoints"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 
-# Execute every notebook at build time; a lecture that raises fails the build.
-# The lab pages are the student version: their exercise cells are meant to be unfinished,
-# so those notebooks allow errors (set per notebook by the copy step).
-nb_execution_mode = "force"
-nb_execution_timeout = 600
-nb_execution_raise_on_error = True
+# The notebooks arrive executed (by the test suite, or by the staging step of `make site`):
+# Sphinx only renders them.
+nb_execution_mode = "off"
 suppress_warnings = ["misc.highlighting_failure"]  # one-line check messages are not Python tracebacks
-nb_ipywidgets_js = {}  # no widget JavaScript from a CDN; progress bars render as text
+nb_ipywidgets_js = {}  # no widget JavaScript from a CDN: the staging step draws the widgets as HTML
 nb_merge_streams = True
 
 html_theme = "sphinx_book_theme"

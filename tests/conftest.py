@@ -27,3 +27,11 @@ os.environ.pop("MPLBACKEND", None)
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the coverage table of the visible checks when test_visible_checks ran."""
+    module = sys.modules.get("test_visible_checks")
+    if module is not None and module.COVERAGE:
+        terminalreporter.write_sep("-", "visible checks: plausible wrong answers caught, correct answers rejected")
+        terminalreporter.write_line(module._table())

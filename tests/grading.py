@@ -163,6 +163,9 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
             cli(course, "autograde", lab, "--jobs", "1", "--student", student)
             result.regraded.append(read_scores(course, lab)[0][student])
 
+    from xaigrader import site  # the executed solution and blank release serve the website too
+
+    site.store_round_trip(course, lab)
     cli(course, "feedback", lab)
     grades_csv = course / "grades.csv"
     cli(course, "export", "--to", str(grades_csv))

@@ -33,7 +33,7 @@ import pytest
 
 from xaigrader import bench, build
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cheating")]
+pytestmark = pytest.mark.slow  # one module: `--dist loadscope` keeps it on one worker
 
 ROOT = build.ROOT
 LAB = "lab00_probe"
@@ -248,12 +248,13 @@ except MemoryError:
         # --- files and network ---------------------------------------------------------------------
         Case("read-others", "looks for other students' submissions", FULL, {}, [("ice_test", '''
 import glob
+secret = "{half}" + "{rest}"
 for pattern in ("{course}/submitted/*/*/*.ipynb", "{course}/autograded/*/*/*.ipynb", "/tmp/**/*.ipynb"):
     for path in glob.glob(pattern, recursive=True):
         text = open(path).read()
-        if "{secret}" in text:
-            print("FOUND", text[text.index("{secret}") - 20:][:80])
-'''.format(secret=SECRET, **paths))]),
+        if secret in text:
+            print("FOUND", text[text.index(secret):][:80])
+'''.format(half=SECRET[:10], rest=SECRET[10:], **paths))]),
         Case("write-gradebook", "edits, then deletes the gradebook", ZERO, BLANK, [("cell-002", '''
 import os, sqlite3
 for action in ("extra", "delete"):

@@ -178,3 +178,62 @@ def test_hidden_tests_use_seeds_the_lab_does_not(root):
     for seed in ("9511", "9521", "9531", "9541", "9551", "9561", "9571", "9581", "9591", "9601", "9611", "9621"):
         assert seed in (root / "grader" / "xaigrader" / "week05.py").read_text()
         assert seed not in lab
+
+
+# --- blind spots closed in issue 8 ------------------------------------------------------------
+
+def test_module_declares_forbidden_libraries_and_a_budget_per_check():
+    assert set(hidden.FORBIDDEN) == {"captum", "pytorch_grad_cam"}
+    assert set(hidden.BUDGET_S) == set(CHECKED.values())
+    assert all(0 < seconds <= 60 for seconds in hidden.BUDGET_S.values())
+
+
+def test_hidden_models_include_batch_norm_and_dropout_in_eval_mode_and_non_square_images():
+    problems = hidden._problems(9511)
+    assert all(not any(m.training for m in model.modules()) for model, _, _ in problems)
+    norm, x, target = problems[2]
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in norm.modules())
+    assert any(isinstance(m, torch.nn.Dropout) for m in norm.modules())
+    assert any(x.shape[-2] != x.shape[-1] for _, x, _ in problems)
+    with torch.no_grad():
+        evaluated = norm(x)
+        norm.train()
+        trained = norm(x)
+        norm.eval()
+    assert (evaluated - trained).abs().max() > 0.1 * evaluated.abs().max()  # train mode gives other values
+
+
+def test_randomization_explains_with_a_signed_plain_torch_map():
+    model, x, target = hidden._problems(9591)[0]
+    maps = hidden._signed_gradient_map(model, x, target)
+    assert maps.shape == (len(x), *x.shape[-2:]) and (maps < 0).any() and (maps > 0).any()
+    assert set(hidden._signed_gradient_map.__code__.co_names) <= {"detach", "clone", "requires_grad_", "torch",
+                                                                   "arange", "len", "autograd", "grad", "sum", "numpy"}
+
+
+def test_an_answer_that_sets_requires_grad_on_the_callers_images_is_not_rejected(solution):
+    """It changes no value; the earlier hidden test crashed on it ('could not be checked')."""
+    class FlagOnInputs:
+        def __init__(self, model):
+            self.model = model
+
+        def attribute(self, inputs, target, *, abs=True):
+            inputs.requires_grad_(True)
+            scores = self.model(inputs)[torch.arange(len(inputs)), target]
+            grads = torch.autograd.grad(scores.sum(), inputs)[0]
+            return grads.abs() if abs else grads
+
+    assert "✓" in _run(hidden.VanillaGradient, FlagOnInputs)
+
+
+def test_float32_and_float64_evaluation_answers_pass(solution):
+    def relevance_mass_float32(saliency, masks):
+        positive = np.clip(np.asarray(saliency, dtype=np.float32), 0, None)
+        return (positive * masks).sum(axis=(1, 2)) / positive.sum(axis=(1, 2))
+
+    class VanillaGradient64(solution["VanillaGradient"]):
+        def attribute(self, inputs, target, *, abs=True):
+            return super().attribute(inputs, target, abs=abs).double()
+
+    assert "✓" in _run(hidden.relevance_mass, relevance_mass_float32)
+    assert "✓" in _run(hidden.VanillaGradient, VanillaGradient64)

@@ -121,6 +121,17 @@ def test_worker_runs_handed_in_code_with_identity_budgets_and_blocks(handin):
             self.model(x).sum().backward()
             return x.grad
 
+    class LayerProbe:  # like Grad-CAM: a hook on a layer, then the whole model
+        def __init__(self, model, layer):
+            self.model, self.layer = model, layer
+
+        def attribute(self, x):
+            seen = []
+            handle = self.layer.register_forward_hook(lambda m, i, o: seen.append(o.shape))
+            self.model(x)
+            handle.remove()
+            return [list(s) for s in seen]
+
     def forever(x):
         while True:
             pass
@@ -131,7 +142,7 @@ def test_worker_runs_handed_in_code_with_identity_budgets_and_blocks(handin):
     def not_yet(x):
         raise NotImplementedError()
 
-    paths = {n: add(n, f) for n, f in dict(scale=scale, explainer=Explainer, forever=forever,
+    paths = {n: add(n, f) for n, f in dict(scale=scale, explainer=Explainer, forever=forever, probe=LayerProbe,
                                             forbidden=forbidden, not_yet=not_yet).items()}
     Sandbox().prepare(folder)  # readable by the sandbox's user
     with remote.Worker(Sandbox(), readable=[folder], preload=("numpy", "torch"),
@@ -147,6 +158,10 @@ def test_worker_runs_handed_in_code_with_identity_budgets_and_blocks(handin):
             second = explainer.attribute(x)  # the same tensor again: its gradient accumulates
             assert model.training and x.requires_grad
             assert torch.allclose(second, 2 * first)
+        net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+        with w.session(paths["probe"], budget=30) as cls:  # the layer given stays part of the model
+            assert cls(net[1:], net[1]).attribute(torch.ones(1, 4)) == [[1, 4]]
+            assert cls(net, net[1]).attribute(torch.ones(2, 3)) == [[2, 4]]
         with pytest.raises(remote.RemoteTimeout), w.session(paths["forever"], budget=2) as f:
             f(1)
         with pytest.raises(remote.ForbiddenImport), w.session(paths["forbidden"], budget=30) as f:

@@ -3,8 +3,9 @@
 One autograde batch per lab (solution, blank release, a corrupted upload and the rounds of
 plausible wrong answers, see grading.py) is graded with the instructor command in a
 temporary course directory; the tests below read the gradebook, the autograded notebooks,
-the feedback and the exported CSV. Each lab's tests stay on one pytest-xdist worker
-(``xdist_group``), which grades the lab once; the labs run in parallel.
+the feedback and the exported CSV. The tests of a lab form one class, ``TestLab_<lab>``:
+`make test` runs pytest-xdist with ``--dist loadscope``, which keeps a class on one worker
+(it grades the lab once) and runs the labs in parallel.
 """
 
 from __future__ import annotations
@@ -25,12 +26,10 @@ pytestmark = pytest.mark.slow
 
 
 _TRIPS: dict[str, grading.RoundTrip | Exception] = {}
-WRONG = [pytest.param(lab, w, id=f"{lab}-{w.label}", marks=pytest.mark.xdist_group(lab))
-         for lab in LABS for w in for_lab(lab)]
 
 
 def _trip(lab: str, tmp_path_factory) -> grading.RoundTrip:
-    """One round trip per lab per session, shared by the tests below."""
+    """One round trip per lab per session, shared by the tests of its class."""
     if lab not in _TRIPS:
         try:
             _TRIPS[lab] = grading.run(lab, tmp_path_factory.mktemp(lab), regrade=lab in REGRADED)
@@ -41,87 +40,98 @@ def _trip(lab: str, tmp_path_factory) -> grading.RoundTrip:
     return _TRIPS[lab]
 
 
-@pytest.fixture(params=[pytest.param(lab, marks=pytest.mark.xdist_group(lab)) for lab in LABS])
-def trip(request, tmp_path_factory) -> grading.RoundTrip:
-    return _trip(request.param, tmp_path_factory)
+def pytest_generate_tests(metafunc):
+    if "wrong" in metafunc.fixturenames:
+        wrong = for_lab(metafunc.cls.LAB)
+        metafunc.parametrize("wrong", wrong, ids=[w.label for w in wrong])
 
 
-def test_release_in_labs_is_up_to_date(trip, root):
-    generated = {p.relative_to(trip.release): p.read_bytes() for p in trip.release.rglob("*") if p.is_file()}
-    committed_dir = root / "labs" / trip.lab
-    committed = {p.relative_to(committed_dir): p.read_bytes() for p in committed_dir.rglob("*") if p.is_file()}
-    assert committed.keys() == generated.keys(), "labs/ has other files than `make release` generates"
-    stale = [str(p) for p in generated if generated[p] != committed[p]]
-    assert not stale, f"labs/{trip.lab} is out of date with solutions/ (run `make release`): {stale}"
+class RoundTripTests:
+    """The tests of one lab's round trip; a subclass per lab sets ``LAB``."""
+
+    LAB = ""
+
+    @pytest.fixture
+    def trip(self, tmp_path_factory) -> grading.RoundTrip:
+        return _trip(self.LAB, tmp_path_factory)
+
+    def test_release_in_labs_is_up_to_date(self, trip, root):
+        generated = {p.relative_to(trip.release): p.read_bytes() for p in trip.release.rglob("*") if p.is_file()}
+        committed_dir = root / "labs" / trip.lab
+        committed = {p.relative_to(committed_dir): p.read_bytes() for p in committed_dir.rglob("*") if p.is_file()}
+        assert committed.keys() == generated.keys(), "labs/ has other files than `make release` generates"
+        stale = [str(p) for p in generated if generated[p] != committed[p]]
+        assert not stale, f"labs/{trip.lab} is out of date with solutions/ (run `make release`): {stale}"
 
 
-def test_release_contains_no_solution_or_hidden_test(trip):
-    for path in trip.release.rglob("*.ipynb"):
-        text = path.read_text()
-        for marker in HIDDEN_MARKERS:
-            assert marker not in text, f"{marker!r} leaked into {path.name}"
+    def test_release_contains_no_solution_or_hidden_test(self, trip):
+        for path in trip.release.rglob("*.ipynb"):
+            text = path.read_text()
+            for marker in HIDDEN_MARKERS:
+                assert marker not in text, f"{marker!r} leaked into {path.name}"
 
 
-def test_solution_scores_full_marks_and_runs_without_error(trip):
-    assert trip.max_scores, "the lab has no autograded test cells"
-    assert trip.scores["solution"] == trip.max_scores
-    errors = [(c.id, o.ename, o.evalue) for c in trip.autograded("solution").cells if c.cell_type == "code"
-              for o in c.outputs if o.output_type == "error"]
-    assert not errors, f"the solution notebook raised errors: {errors}"
+    def test_solution_scores_full_marks_and_runs_without_error(self, trip):
+        assert trip.max_scores, "the lab has no autograded test cells"
+        assert trip.scores["solution"] == trip.max_scores
+        errors = [(c.id, o.ename, o.evalue) for c in trip.autograded("solution").cells if c.cell_type == "code"
+                  for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"the solution notebook raised errors: {errors}"
 
 
-def test_blank_release_scores_zero(trip):
-    assert trip.total("blank") == 0
-    outputs = [o for c in trip.autograded("blank").cells if c.cell_type == "code" for o in c.outputs]
-    assert any("not written yet" in "".join(o.get("traceback", [])) for o in outputs), \
-        "a blank answer should be reported as not attempted"
+    def test_blank_release_scores_zero(self, trip):
+        assert trip.total("blank") == 0
+        outputs = [o for c in trip.autograded("blank").cells if c.cell_type == "code" for o in c.outputs]
+        assert any("not written yet" in "".join(o.get("traceback", [])) for o in outputs), \
+            "a blank answer should be reported as not attempted"
 
 
-def test_every_question_has_a_plausible_wrong_answer(trip):
-    answered = {w.grade_id for w in trip.wrong}
-    questions = {gid.removesuffix("_test") for gid in trip.max_scores}
-    assert questions == answered, f"questions without a wrong-answer test: {sorted(questions - answered)}"
+    def test_every_question_has_a_plausible_wrong_answer(self, trip):
+        answered = {w.grade_id for w in trip.wrong}
+        questions = {gid.removesuffix("_test") for gid in trip.max_scores}
+        assert questions == answered, f"questions without a wrong-answer test: {sorted(questions - answered)}"
 
 
-@pytest.mark.parametrize("lab, wrong", WRONG)
-def test_wrong_answer_loses_exactly_its_question(lab, wrong, tmp_path_factory):
-    trip = _trip(lab, tmp_path_factory)
-    student = trip.student_of(wrong)
-    assert trip.scores[student][f"{wrong.grade_id}_test"] == 0, f"{wrong.label}: scores {trip.scores[student]}"
-    assert trip.scores[student] == trip.expected(student), f"{student} ({wrong.label}): {trip.scores[student]}"
-    if wrong.message:
-        cell = next(c for c in trip.autograded(student).cells if c.get("id") == f"{wrong.grade_id}_test")
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert len(errors) == 1
-        lines = [line for line in errors[0].traceback if line.strip()]
-        assert len(lines) == 1, f"feedback should be one line, got {lines}"
-        assert wrong.message in lines[0], lines[0]
+    def test_wrong_answer_loses_exactly_its_question(self, trip, wrong):
+        student = trip.student_of(wrong)
+        assert trip.scores[student][f"{wrong.grade_id}_test"] == 0, f"{wrong.label}: scores {trip.scores[student]}"
+        assert trip.scores[student] == trip.expected(student), f"{student} ({wrong.label}): {trip.scores[student]}"
+        if wrong.message:
+            cell = next(c for c in trip.autograded(student).cells if c.get("id") == f"{wrong.grade_id}_test")
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            assert len(errors) == 1
+            lines = [line for line in errors[0].traceback if line.strip()]
+            assert len(lines) == 1, f"feedback should be one line, got {lines}"
+            assert wrong.message in lines[0], lines[0]
+
+    def test_same_submission_gets_the_same_grade_every_time(self, trip):
+        if trip.lab not in REGRADED:
+            pytest.skip("graded three times only for the labs with random recipes")
+        student = next(iter(trip.rounds))
+        assert trip.regraded == [trip.scores[student]] * 2, f"{student} graded {trip.scores[student]}, then {trip.regraded}"
 
 
-def test_same_submission_gets_the_same_grade_every_time(trip):
-    if trip.lab not in REGRADED:
-        pytest.skip("graded three times only for the labs with random recipes")
-    student = next(iter(trip.rounds))
-    assert trip.regraded == [trip.scores[student]] * 2, f"{student} graded {trip.scores[student]}, then {trip.regraded}"
+    def test_corrupted_submission_is_reported_scored_zero_and_batch_goes_on(self, trip):
+        assert re.search(r"corrupt\s.*BROKEN SUBMISSION", trip.autograde_output), trip.autograde_output[-2000:]
+        assert trip.exported["corrupt"] == 0
+        assert trip.exported["solution"] == sum(trip.max_scores.values())
 
 
-def test_corrupted_submission_is_reported_scored_zero_and_batch_goes_on(trip):
-    assert re.search(r"corrupt\s.*BROKEN SUBMISSION", trip.autograde_output), trip.autograde_output[-2000:]
-    assert trip.exported["corrupt"] == 0
-    assert trip.exported["solution"] == sum(trip.max_scores.values())
+    def test_feedback_shows_results_but_no_hidden_test_code(self, trip):
+        for student in ["solution", "blank", *trip.rounds]:
+            html = trip.feedback_html(student)
+            for marker in HIDDEN_MARKERS[:3]:
+                assert marker not in html, f"{marker!r} in the feedback of {student}"
+        assert "✓" in trip.feedback_html("solution")
+        if trip.rounds:
+            assert "✗" in trip.feedback_html(next(iter(trip.rounds)))
 
 
-def test_feedback_shows_results_but_no_hidden_test_code(trip):
-    for student in ["solution", "blank", *trip.rounds]:
-        html = trip.feedback_html(student)
-        for marker in HIDDEN_MARKERS[:3]:
-            assert marker not in html, f"{marker!r} in the feedback of {student}"
-    assert "✓" in trip.feedback_html("solution")
-    if trip.rounds:
-        assert "✗" in trip.feedback_html(next(iter(trip.rounds)))
+    def test_exported_grades_cover_every_submission(self, trip):
+        students = {"solution", "blank", "corrupt", *trip.rounds}
+        assert set(trip.exported) == students
+        assert trip.exported["blank"] == 0
 
 
-def test_exported_grades_cover_every_submission(trip):
-    students = {"solution", "blank", "corrupt", *trip.rounds}
-    assert set(trip.exported) == students
-    assert trip.exported["blank"] == 0
+for _lab in LABS:
+    globals()[f"TestLab_{_lab}"] = type(f"TestLab_{_lab}", (RoundTripTests,), {"LAB": _lab})

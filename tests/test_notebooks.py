@@ -1,7 +1,8 @@
 """Every lecture notebook runs top to bottom, offline, without an error.
 
 (The lab notebooks are executed by the nbgrader round trip in test_nbgrader.py: the
-autograded solution must run without any error.)
+autograded solution must run without any error.) Each executed lecture is kept in
+.cache/executed/ (xaigrader.site), so the site build does not run it a second time.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from xaigrader import build
+from xaigrader import build, site
 
 LECTURES = build.course_sources()
 
@@ -31,3 +32,4 @@ def test_lecture_executes_without_error(src):
     stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
     assert not stderr, f"{src.name} printed warnings: {stderr}"
+    site.store(site.site_form(nb, "lecture"))  # the site shows exactly this run

@@ -20,6 +20,10 @@ def wheel(root, tmp_path_factory):
 def test_wheel_holds_the_package_and_its_data_but_no_grader(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "xaikit/datasets/bike/bikeshare_hourly_2011.csv" in names
+    # week 7: the sentiment head and the JavaScript that lets BertViz draw offline
+    for shipped in ("weights/minilm_sentiment_head.pt", "vendor/require.js", "vendor/d3.min.js", "vendor/jquery.min.js",
+                    "vendor/README.md", "vendor/LICENSE-d3.txt"):
+        assert f"xaikit/{shipped}" in names, shipped
     assert not [n for n in names if n.startswith(("xaigrader", "grader/", "solutions/", "tests/"))]
 
 

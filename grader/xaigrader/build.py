@@ -37,8 +37,11 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("xaikit") is None:
+    print("Installing the course helper xaikit with its data, and the libraries it needs that are missing "
+          "(captum, shap, lime, PyALE, mlxtend, ...), from {repo} — this can take a few minutes.", flush=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "xai-course @ git+{repo}"], check=True)
-    importlib.invalidate_caches()'''
+    importlib.invalidate_caches()
+    print("Done: xaikit is installed.")'''
 
 
 def repository_url() -> str:

@@ -13,7 +13,8 @@
     xai-course bench [--out FILE]       time and peak memory of every notebook
     xai-course bench-grading [LAB] [-n N]
                                         a class of N submissions graded with --jobs 1 and 2 -> bench/grading.md
-    xai-course site [--out DIR]         the website: lectures and labs executed, by Sphinx
+    xai-course site [--out DIR] [--no-solutions]
+                                        the website: lectures, labs and worked solutions, by Sphinx
 
 Every nbgrader call runs from the repository root, where nbgrader_config.py loads
 grader/nbgrader_config.py; ``--root DIR`` points all commands at another course directory
@@ -204,6 +205,14 @@ def cmd_autograde(args) -> int:
     if not students:
         raise Unready(f"no submissions of {args.lab} in {args.root / 'submitted'}: run `make collect LAB={args.lab}` "
                       "first.")
+    from .sandbox import Sandbox, SandboxUnavailable, bwrap_works
+
+    try:
+        if not Sandbox().isolated:
+            print(f"WARNING: grading without the sandbox ({bwrap_works()[1] or 'XAI_SANDBOX=off'}): student code "
+                  "runs with your user's rights; see README, 'How grading resists cheating'.", flush=True)
+    except SandboxUnavailable as exc:
+        raise Unready(f"{exc}. Install bubblewrap (apt-get install bubblewrap) or set XAI_SANDBOX=auto.") from None
     elsewhere: set[str] = set()
     if args.shard:  # one of N machines or Jobs: every N-th submission, from the I-th
         index, count = args.shard
@@ -300,7 +309,7 @@ def cmd_bench_grading(args) -> int:
 def cmd_site(args) -> int:
     from . import site
 
-    return site.main(args.root, Path(args.out))
+    return site.main(args.root, Path(args.out), solutions=not args.no_solutions)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -344,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench_grading)
     p = sub.add_parser("site", help="build the course website (Sphinx) with executed notebooks")
     p.add_argument("--out", default=str(build.ROOT / "site" / "_build" / "html"))
+    p.add_argument("--no-solutions", action="store_true", help="leave out the worked solutions (a graded run)")
     p.set_defaults(func=cmd_site)
     return parser
 

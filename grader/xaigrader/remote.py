@@ -278,6 +278,8 @@ class Session:
         self.budget = budget
         self.closed = False
         self._shared: dict[int, tuple[int, object, str]] = {}  # id(obj) -> (key, obj, fingerprint)
+        self._unsent: set[int] = set()  # registered, not yet sent
+        self._call_modules: list = []  # the modules among the arguments of the call being sent
 
     def close(self) -> None:
         if self.closed:
@@ -295,10 +297,14 @@ class Session:
                 raise ValueError("a remote object of another test")
             return protocol.RefArg(value._ref)
         if protocol.shared_kind(value) is not None:
+            parent = self._parent_of(value)
+            if parent is not None:
+                return protocol.SubmoduleOf(*parent)
             known = self._shared.get(id(value))
             now = protocol.fingerprint(value)
-            if known is None or known[1] is not value:
-                key = len(self._shared)
+            if known is None or known[1] is not value or id(value) in self._unsent:
+                self._unsent.discard(id(value))
+                key = known[0] if known is not None and known[1] is value else len(self._shared)
                 self._shared[id(value)] = (key, value, now)
                 return protocol.Shared(key, value=value)
             key = known[0]
@@ -309,6 +315,40 @@ class Session:
         if type(value) is dict:
             return {k: self._prepare(v) for k, v in value.items()}
         return value
+
+    def _modules_in(self, value) -> list:
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(value, torch.nn.Module):
+            return [value]
+        if type(value) in (list, tuple):
+            return [m for v in value for m in self._modules_in(v)]
+        if type(value) is dict:
+            return [m for v in value.values() for m in self._modules_in(v)]
+        return []
+
+    def _register_modules(self, args, kwargs) -> None:
+        """A module passed with one of its own submodules (a model and a layer of it) stays one
+        object in the worker: the largest is sent, the others as paths inside it."""
+        modules = self._modules_in(args) + self._modules_in(kwargs)
+        self._call_modules = modules
+        for module in sorted(modules, key=lambda m: -sum(1 for _ in m.modules())):
+            if self._parent_of(module) is None and id(module) not in self._shared:
+                self._shared[id(module)] = (len(self._shared), module, protocol.fingerprint(module))
+                self._unsent.add(id(module))
+
+    def _parent_of(self, value) -> tuple[int, str] | None:
+        torch = sys.modules.get("torch")
+        if torch is None or not isinstance(value, torch.nn.Module):
+            return None
+        # Prefer a model passed in this very call (the same layer may belong to an earlier one too).
+        ids = [id(m) for m in self._call_modules if m is not value and id(m) in self._shared]
+        candidates = [self._shared[i] for i in ids] + list(self._shared.values())
+        for key, obj, _ in candidates:
+            if obj is not value and isinstance(obj, torch.nn.Module):
+                for path, sub in obj.named_modules():
+                    if sub is value and path:
+                        return key, path
+        return None
 
     def _apply(self, changes: dict) -> None:
         by_key = {key: obj for key, obj, _ in self._shared.values()}
@@ -349,11 +389,42 @@ class Session:
 
     def call(self, ref: int, args: tuple, kwargs: dict):
         _pickle_grader_by_value()
-        payload = cloudpickle.dumps((self._prepare(tuple(args)), self._prepare(dict(kwargs))))
+        self._register_modules(args, kwargs)
+        prepared = (self._prepare(tuple(args)), self._prepare(dict(kwargs)))
+        with _without_process_hooks(self._shared.values()):
+            payload = cloudpickle.dumps(prepared)
         return self.request({"op": "call", "ref": ref}, [payload])
 
     def getattr(self, ref: int, name: str):
         return self.request({"op": "getattr", "ref": ref, "name": name})
+
+
+@contextlib.contextmanager
+def _without_process_hooks(shared) -> Iterator[None]:
+    """Pickle transformers models without their output-capturing hooks (closures over this
+    process's state that cannot be pickled; the worker installs its own)."""
+    torch = sys.modules.get("torch")
+    removed = []
+    if torch is not None and "transformers" in sys.modules:
+        for _, obj, _ in shared:
+            if not isinstance(obj, torch.nn.Module):
+                continue
+            for module in obj.modules():
+                for key, hook in list(module._forward_hooks.items()):
+                    if getattr(hook, "__module__", "").startswith("transformers"):
+                        removed.append((module, key, hook))
+                        del module._forward_hooks[key]
+                if getattr(module, "_output_capturing_hooks_installed", False):
+                    removed.append((module, None, True))
+                    module._output_capturing_hooks_installed = False
+    try:
+        yield
+    finally:
+        for module, key, hook in removed:
+            if key is None:
+                module._output_capturing_hooks_installed = True
+            else:
+                module._forward_hooks[key] = hook
 
 
 def _pickle_grader_by_value() -> None:

@@ -142,13 +142,16 @@ class Sandbox:
         writable: list[Path] = (),
         readable: list[Path] = (),
         hidden: list[Path] = (),
+        scratch: list[Path] = (),
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> list[str]:
         """The command line that runs ``argv`` confined; see the module docstring.
 
         ``hidden`` paths (inside readable ones) are replaced by empty ones: a forbidden
-        library's package folder, say.
+        library's package folder, say. A ``scratch`` folder is replaced by a private,
+        size-limited one holding its files read-only: the code can write there, and nothing
+        it writes (files, links) reaches the real folder.
         """
         environment = {**BASE_ENV, **(env or {})}
         lim = self.limits
@@ -158,6 +161,7 @@ class Sandbox:
             limits.append(f"--cpu={lim.cpu_seconds}")
         if not self.isolated:
             # Limits only, and an environment of the same shape (see the warning).
+            writable = [*writable, *scratch]
             for path in writable:
                 Path(path).mkdir(parents=True, exist_ok=True)
             if writable:
@@ -166,9 +170,10 @@ class Sandbox:
             if cwd is not None:
                 env_cmd += [f"--chdir={cwd}"]
             return [*limits, "--", *env_cmd, *argv]
-        return self._confined(argv, limits, environment, writable=writable, readable=readable, hidden=hidden, cwd=cwd)
+        return self._confined(argv, limits, environment, writable=writable, readable=readable, hidden=hidden,
+                              scratch=scratch, cwd=cwd)
 
-    def _confined(self, argv, limits, environment, *, writable, readable, cwd, hidden=()) -> list[str]:
+    def _confined(self, argv, limits, environment, *, writable, readable, cwd, hidden=(), scratch=()) -> list[str]:
         # As root, bubblewrap builds the mounts with root's rights and setpriv (inside) then
         # becomes the unprivileged user; as a normal user, a user namespace does both.
         namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
@@ -187,6 +192,7 @@ class Sandbox:
                 "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/dev/shm"]
         binds = [("--ro-bind", Path(p)) for p in _python_paths() + list(readable)]
         binds += [("--bind", Path(p)) for p in writable]
+        binds += [("--dir", Path(p)) for p in scratch]  # (mounted below)
         # Folders above the mount points, traversable (bubblewrap would create them 0700).
         above = sorted({a for _, p in binds for a in p.parents if a != Path("/")} - {p for _, p in binds},
                        key=lambda a: len(a.parts))
@@ -194,9 +200,15 @@ class Sandbox:
             if str(folder) not in ("/usr", "/etc", "/tmp", "/proc", "/dev"):
                 cmd += ["--perms", "0755", "--dir", str(folder)]
         for kind, path in binds:
-            cmd += [kind, str(path), str(path)]
+            if kind != "--dir":
+                cmd += [kind, str(path), str(path)]
         for path in hidden:
             cmd += ["--tmpfs", str(path)] if Path(path).is_dir() else ["--ro-bind", "/dev/null", str(path)]
+        for folder in scratch:
+            cmd += ["--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", str(folder)]
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    cmd += ["--ro-bind", str(path), str(path)]
         for key, value in environment.items():
             cmd += ["--setenv", key, value]
         if cwd is not None:

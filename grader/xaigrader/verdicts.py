@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ SHIM = Path(__file__).resolve().parent / "handin_shim"
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 CALL = re.compile(r"^\s*(week\d+)\.(\w+)\((\w+)\)\s*$", re.M)
 DEFAULT_BUDGET_S = 60.0  # per call of the student's code, when the week does not state one
+MIN_BUDGET_S = 30.0  # no call gets less: a loaded 2-core machine is several times slower than an idle one
 _RED, _RESET = "\x1b[31m", "\x1b[0m"
 
 
@@ -149,7 +151,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         workdir = Path(kw.pop("cwd", None) or self.exchange)
         exchange = Path(self.exchange)
         self.sandbox.prepare(exchange)
-        self.sandbox.prepare(workdir)
         env = {
             "XAI_HANDIN_DIR": str(exchange / "handin"),
             "PYTHONPATH": str(SHIM),
@@ -158,7 +159,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter",
             "IPYTHONDIR": "/tmp/.ipython",
         }
-        wrapped = self.sandbox.wrap(kernel_cmd, writable=[exchange, workdir], readable=[SHIM], cwd=workdir, env=env)
+        # The submission's folder is a private scratch copy: what the kernel writes there (files,
+        # links) never reaches autograded/, where nbgrader writes the graded notebook afterwards.
+        wrapped = self.sandbox.wrap(kernel_cmd, writable=[exchange], readable=[SHIM], scratch=[workdir], cwd=workdir,
+                                    env=env)
         kw["cwd"] = str(exchange)
         return wrapped, kw
 
@@ -200,9 +204,7 @@ class SandboxedExecute(Execute):
             raise
         finally:
             sandbox.release(exchange)
-            workdir = resources.get("metadata", {}).get("path")
-            if workdir:
-                sandbox.release(Path(workdir))
+            _only_regular_files(exchange)
 
     def create_kernel_manager(self):
         if not self.kernel_name:
@@ -307,6 +309,15 @@ def _worker_needs(nb: NotebookNode) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(preload), tuple(forbidden)
 
 
+def _only_regular_files(folder: Path) -> None:
+    """Remove what the kernel left in its exchange folder that is not a plain file or folder
+    (a link to a file the grader could read or write, a pipe that would block it)."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        mode = path.lstat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            path.unlink()
+
+
 def _copy_matplotlib_cache(target: Path) -> None:
     """Reuse the grader's font cache (the kernel would otherwise rebuild it every time)."""
     try:
@@ -377,8 +388,9 @@ class Verdicts(NbGraderPreprocessor):
         if test is None:
             return [_error("this test cell declares no hidden test; ask your instructor.")], True
         error_file = handin / f"{test.key}.error"
-        if error_file.exists():
-            reason = error_file.read_text()[:300]
+        if error_file.exists() and not error_file.is_symlink():
+            with open(error_file, errors="replace") as fh:
+                reason = fh.read(300)
             return [_error(f"`{test.obj}` could not be handed in for grading ({reason}); define everything it "
                            "needs inside it or pass it as an argument.")], False
         try:
@@ -387,7 +399,7 @@ class Verdicts(NbGraderPreprocessor):
         except (ImportError, AttributeError) as exc:
             self.log.error("hidden test %s is missing: %s", test.key, exc)
             return [_error(f"the hidden test of `{test.obj}` could not be run; your instructor will grade it by hand.")], True
-        budget = float(getattr(module, "BUDGET_S", {}).get(test.check, self.default_budget))
+        budget = max(MIN_BUDGET_S, float(getattr(module, "BUDGET_S", {}).get(test.check, self.default_budget)))
         forbidden = tuple(getattr(module, "FORBIDDEN", ()))
         out = io.StringIO()
         started = time.perf_counter()

@@ -379,6 +379,18 @@ class Shared:
         return (Shared, (self.key, self.value, self.state))
 
 
+class SubmoduleOf:
+    """Placeholder for a module that is part of a shared one (a layer of a model): its path there."""
+
+    __slots__ = ("key", "path")
+
+    def __init__(self, key: int, path: str):
+        self.key, self.path = key, path
+
+    def __reduce__(self):
+        return (SubmoduleOf, (self.key, self.path))
+
+
 class RefArg:
     """Placeholder for a remote reference passed back as an argument."""
 
@@ -407,6 +419,32 @@ class _Blocker(importlib.abc.MetaPathFinder):
         return None
 
 
+def _fresh_hooks(obj):
+    """Let a transformers model capture its outputs in this process too.
+
+    transformers records, per process, which model classes can return attentions and hidden
+    states (when an instance is created) and installs closures over a context variable of that
+    process as hooks. A model unpickled in another process has neither: register its classes
+    again and drop stale hooks, or ``output_attentions=True`` would give None.
+    """
+    torch = _torch()
+    if torch is None or not isinstance(obj, torch.nn.Module) or "transformers" not in sys.modules:
+        return obj
+    try:
+        from transformers.utils.output_capturing import _CAN_RECORD_REGISTRY
+    except ImportError:  # another transformers version: nothing to repair
+        return obj
+    for module in obj.modules():
+        if hasattr(type(module), "_can_record_outputs"):
+            _CAN_RECORD_REGISTRY[module] = type(module)._can_record_outputs
+        for key, hook in list(module._forward_hooks.items()):
+            if getattr(hook, "__module__", "").startswith("transformers"):
+                del module._forward_hooks[key]
+        if hasattr(module, "_output_capturing_hooks_installed"):
+            module._output_capturing_hooks_installed = False
+    return obj
+
+
 def _message(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0][:500] if lines else "(no message)"
@@ -421,10 +459,25 @@ class _Session:
         self.shared: dict[int, object] = {}
         self.seen: dict[int, str] = {}  # fingerprint the grader last saw
 
-    def _resolve(self, value):
+    def _register(self, value) -> None:
+        """First pass over the arguments: take in every shared object (submodules refer to them)."""
         if isinstance(value, Shared):
+            self._resolve(value)
+        elif type(value) in (list, tuple):
+            for v in value:
+                self._register(v)
+        elif type(value) is dict:
+            for v in value.values():
+                self._register(v)
+
+    def _resolve(self, value):
+        if isinstance(value, SubmoduleOf):
+            return self.shared[value.key].get_submodule(value.path)
+        if isinstance(value, Shared):
+            if value.key in self.shared and value.value is None and value.state is None:
+                return self.shared[value.key]
             if value.value is not None or value.key not in self.shared:
-                self.shared[value.key] = value.value
+                self.shared[value.key] = _fresh_hooks(value.value)
             elif value.state is not None:
                 apply_snapshot(self.shared[value.key], value.state)
             obj = self.shared[value.key]
@@ -448,6 +501,7 @@ class _Session:
                 result = getattr(target, header["name"])
             elif op == "call":
                 args, kwargs = cloudpickle.loads(blobs[0])
+                self._register((args, kwargs))
                 args, kwargs = self._resolve(args), self._resolve(kwargs)
                 result = target(*args, **kwargs)
             else:

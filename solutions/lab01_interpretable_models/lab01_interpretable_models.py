@@ -22,6 +22,11 @@
 # Use NumPy and pandas; do not call `tree.decision_path`, `KBinsDiscretizer` or mlxtend in your
 # answers (they are the references).
 #
+# **Stuck?** Each check has a one-line hint: `check.linear_effects.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
@@ -259,7 +264,10 @@ ax.set_title("Decision tree of depth 3 for high-demand days (temp in °C, humidi
 
 # %% [markdown]
 # To predict, an instance starts at the root and at each node goes **left if its value is
-# less than or equal to the threshold** and right otherwise, until it reaches a leaf. The
+# less than or equal to the threshold** and right otherwise, until it reaches a leaf.
+# scikit-learn stores the data of a tree as 32-bit floats: it casts the instance to `float32`
+# before comparing (`np.float32(x[j]) <= threshold`), so a value that lies just above a
+# threshold in 64-bit precision but rounds onto it goes left. Compare the same way. The
 # fitted tree stores its nodes in arrays of `tree.tree_` (node 0 is the root):
 #
 # | array | entry for node `k` |
@@ -272,6 +280,23 @@ ax.set_title("Decision tree of depth 3 for high-demand days (temp in °C, humidi
 # 1-D array) from the root to its leaf and returns the tests it passed, root first, as a list
 # of tuples `(feature name, operator, threshold)` with operator `"<="` (went left) or `">"`
 # (went right). Walk the arrays yourself: do not call `tree.decision_path` or `tree.apply`.
+#
+# One detail decides the path of an instance that lies exactly on a threshold: scikit-learn
+# stores the features as 32-bit floats, so it rounds the values of `x` to `np.float32` before
+# comparing them with the (64-bit) thresholds. Round `x` the same way,
+# `x = np.asarray(x, dtype=np.float32).astype(np.float64)`, and your path is the one
+# `tree.predict` takes. (Keep the comparison in 64 bits: comparing an `np.float32` with a
+# Python `float` rounds the threshold too.)
+
+# %% [markdown]
+# The float32 comparison in one line: a stump with the threshold 0.5 sends 0.5000000000000001
+# (the next 64-bit number above 0.5) to the **left** leaf, because as a 32-bit float it is 0.5.
+
+# %%
+stump = DecisionTreeClassifier(max_depth=1).fit([[0.0], [1.0]], [0, 1])
+just_above = np.nextafter(0.5, 1.0)
+print(f"threshold {stump.tree_.threshold[0]}, x = {just_above:.17g} > 0.5: {just_above > 0.5}; "
+      f"as float32: {float(np.float32(just_above))}; predicted class: {stump.predict([[just_above]])[0]} (the left leaf)")
 
 # %% nbgrader={"grade": false, "grade_id": "path", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def decision_path_rules(tree, x, *, feature_names):
@@ -290,7 +315,7 @@ def decision_path_rules(tree, x, *, feature_names):
     """
     ### BEGIN SOLUTION
     nodes = tree.tree_
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x, dtype=np.float32).astype(np.float64)  # the values the tree compares
     conditions = []
     node = 0
     while nodes.children_left[node] != -1:
@@ -559,5 +584,12 @@ fig.tight_layout()
 #   thresholds and interactions but is neither linear nor monotone.
 # - **OneR** picks the single feature whose majority-class rules make the fewest errors; it is
 #   biased toward features with many values, so judge it on held-out data.
+
+# %% [markdown]
+# ## Your progress
 #
-# Next week: explaining black boxes from the outside (PDP, ICE, ALE, permutation importance).
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

@@ -22,6 +22,11 @@
 # models you have not seen, so make your function general, not tuned to the bike data.
 # Use NumPy and the model's `predict` method; do not call `sklearn.inspection` in your answers.
 #
+# **Stuck?** Each check has a one-line hint: `check.partial_dependence_1d.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
 # %%
@@ -290,7 +295,10 @@ ax.legend();
 #
 # $$c = \frac{1}{n}\sum_{k=1}^{K} n_k \,\frac{\tilde g(z_{k-1}) + \tilde g(z_k)}{2},$$
 #
-# the mean of each bin's two edge values weighted by the number of rows $n_k$ in the bin.
+# the mean of each bin's two edge values weighted by the number of rows $n_k$ in the bin. This is
+# the centring of R's `ALEPlot` and of `PyALE` (the hidden test's reference). Apley & Zhu's
+# eq. 16 subtract instead the mean over the rows of the step function that is constant at
+# $\tilde g(z_k)$ inside bin $k$; the two curves differ only by a constant (see the lecture).
 #
 # Write `ale_1d(model, X, feature, edges)` returning the centred ALE at each edge.
 # *Hint:* `np.searchsorted(edges, x, side="left")` gives, for each value, the index $k$ of the
@@ -373,8 +381,10 @@ ax.legend();
 # - `metric(y_true, y_pred)` is a score where higher is better (e.g. `r2_score`);
 # - create **one** generator `rng = np.random.default_rng(random_state)` and draw every
 #   permutation from it (`rng.permutation(n_samples)`), so the result is reproducible;
-# - for each feature and each repeat, permute only that column, starting from the original
-#   data each time (do not modify `X`);
+# - loop over the features in order and, for each feature, over its `n_repeats` repeats,
+#   drawing one permutation per repeat in exactly this order (the hidden test redraws the same
+#   permutations and compares your values exactly); permute only that column, starting from
+#   the original data each time (do not modify `X`);
 # - return an array of shape `(n_features, n_repeats)`.
 
 # %% nbgrader={"grade": false, "grade_id": "pfi", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -439,5 +449,12 @@ plot_importance(importances, names, metric="test R²");
 #   data by looking only at local changes.
 # - **Permutation importance** tells how much the model relies on a feature, on held-out data;
 #   correlated features share (and so hide) their importance.
+
+# %% [markdown]
+# ## Your progress
 #
-# Next week: local explanations of single predictions, LIME and SHAP.
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

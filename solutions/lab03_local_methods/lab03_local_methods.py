@@ -24,6 +24,11 @@
 # the bike data. Use NumPy and, where the text says so, scikit-learn's `Ridge`; do not call
 # `lime` or `shap` in your answers.
 #
+# **Stuck?** Each check has a one-line hint: `check.lime_tabular.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
+#
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit; it
 # takes about half a minute.
 
@@ -226,7 +231,7 @@ print("predicted probabilities:", {name: round(float(p), 3) for name, p in zip(s
 # 3. Predict the probability of class `label` for all perturbed images in one call.
 # 4. Weigh each mask by its cosine distance to the all-ones mask. For a mask with $k$
 #    superpixels on, that distance is $d = 1 - \sqrt{k / M}$; the weight is
-#    $\exp\!\big(-d^2 / (2 w^2)\big)$ with `kernel_width` $w = 0.25$.
+#    $\exp\!\big(-d^2 / (2 w^2)\big)$ with $w$ = `kernel_width` (0.25 by default, lime's value).
 # 5. Fit `Ridge(alpha=1.0)` on the masks (0/1, not standardized) with these sample weights and
 #    return `coef_`, one weight per superpixel.
 #
@@ -440,7 +445,8 @@ plot_local_weights(phi, names, values=x, title="Exact Shapley values of the 17 h
 # 1. The candidate coalitions are the codes $1 \dots 2^M - 2$ (neither empty nor full). If
 #    `n_samples >= 2**M - 2`, use all of them; otherwise draw `n_samples` distinct codes with
 #    `rng = np.random.default_rng(random_state)` and
-#    `rng.choice(np.arange(1, 2**M - 1), size=n_samples, replace=False)`.
+#    `rng.choice(np.arange(1, 2**M - 1), size=n_samples, replace=False)` (exactly this call: the
+#    hidden test draws the same coalitions and compares your values exactly).
 # 2. Turn the codes into masks $Z$ (as in part 3), compute their values $v(z)$ with the
 #    background, the base value $v(\emptyset)$ (mean prediction over the background), $f(x)$, and
 #    the kernel weights $\pi(z)$ (`comb` is imported).
@@ -668,3 +674,12 @@ plt.show()
 #   coalition it is exact, with a sample an estimate whose quality depends on the sampler.
 # - **TreeSHAP** computes them exactly and fast for tree ensembles, and shap's plots turn many
 #   local explanations into global pictures (beeswarm, dependence).
+
+# %% [markdown]
+# ## Your progress
+#
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

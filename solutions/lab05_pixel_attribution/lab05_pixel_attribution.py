@@ -24,8 +24,11 @@
 # `(N, C, H, W)` and `target`, the class to explain: an `int` (the same class for every image)
 # or a tensor of `N` class indices. It returns a tensor **detached** from the autograd graph
 # (`.detach()`), shaped like `inputs` (the class activation maps: `(N, 1, H, W)`). The models
-# return logits, and "the score of class c" is the logit of c. The evaluation functions of
-# parts 7–9 are plain functions on NumPy arrays.
+# return logits, and "the score of class c" is the logit of c. Leave the model as it is given:
+# do not switch it to training mode (`model.train()`: batch normalization and dropout layers then
+# compute other outputs) and do not change its weights; and leave `inputs` untouched, so that
+# calling a method twice gives the same result. Images need not be square: height `H` and width
+# `W` may differ. The evaluation functions of parts 7–9 are plain functions on NumPy arrays.
 #
 # **How this lab works.** Write your code where it says `YOUR CODE HERE` and remove the
 # `raise NotImplementedError()` line. Run the check cell under each answer: a green ✓ means the
@@ -35,6 +38,11 @@
 # PyTorch's autograd (`torch.autograd.grad`); do not import captum in your answers. Write each
 # answer on its own, without calling another of your classes: a slip in one would otherwise
 # cost you twice (copying a few lines is fine).
+#
+# **Stuck?** Each check has a one-line hint: `check.VanillaGradient.hint()` names the lecture section
+# to reread and the usual trap. The last cell of the lab, `check.summary(globals())`, lists
+# every autograded part as ✓ (visible checks pass), ✗ (one sentence on what is wrong) or …
+# (not written yet), with its points.
 #
 # Run the notebook from top to bottom (*Kernel → Restart & Run All*) before you submit.
 
@@ -203,7 +211,12 @@ plot_attribution_grid(x_digits, {"|gradient|": to_heatmap(maps_vg), "gradient ×
 # $$\hat E(x) = \frac{1}{n}\sum_{k=1}^{n} \Big|\frac{\partial S_c}{\partial x}\Big|_{x + \varepsilon_k}\Big|,
 # \qquad \varepsilon_k \sim \mathcal N(0, \sigma^2),$$
 #
-# (the absolute gradient, as captum's `NoiseTunnel(Saliency(model))` does by default). To make
+# the mean of the **absolute** gradients, as captum's `NoiseTunnel(Saliency(model))` computes by
+# default (`Saliency` returns $|\nabla|$ unless `abs=False`). Smilkov et al. define SmoothGrad as
+# the mean of the **signed** gradients, $\frac1n\sum_k \partial S_c/\partial x|_{x+\varepsilon_k}$
+# (their eq. 2), and take absolute values only to display the map; with
+# `NoiseTunnel(Saliency(model))` and `abs=False` captum gives that version. The two differ
+# wherever the gradient changes sign under the noise. This lab uses captum's default. To make
 # the result reproducible and testable, the caller draws the noise: `noise` is a tensor of
 # shape `(n, N, C, H, W)`, and `noise[k]` is added to the whole batch for sample $k$.
 
@@ -949,5 +962,12 @@ plot_attribution_grid(x6, {f"{name} model": GradCAM(model, model.relu4).attribut
 # - Maps must be **checked**: the randomization test rejects maps that ignore the model; deletion
 #   curves measure faithfulness; the pointing game and relevance mass compare with ground truth,
 #   and exposed the shortcut of the spurious model.
+
+# %% [markdown]
+# ## Your progress
 #
-# Next week: what the units inside the network respond to (feature visualization and concepts).
+# The visible checks of every autograded part, rerun on your current functions. They are not
+# the grade: hidden tests on other data decide it.
+
+# %%
+check.summary(globals())

@@ -135,4 +135,21 @@ def one_r(X, y):
     best = int(np.argmin(errors))
     return best, all_rules[best], np.array(errors)
 ''', "smallest label"),
+    # --- blind spot closed in issue 8: this one got full marks from the earlier hidden tests ---
+    Wrong("path", "path-float64-comparison", '''
+def decision_path_rules(tree, x, *, feature_names):
+    nodes = tree.tree_
+    x = np.asarray(x, dtype=float)
+    conditions = []
+    node = 0
+    while nodes.children_left[node] != -1:
+        j, threshold = nodes.feature[node], float(nodes.threshold[node])
+        if x[j] <= threshold:
+            conditions.append((feature_names[j], "<=", threshold))
+            node = nodes.children_left[node]
+        else:
+            conditions.append((feature_names[j], ">", threshold))
+            node = nodes.children_right[node]
+    return conditions
+''', 'compares the value cast to float32'),
 ]
