@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -175,9 +176,15 @@ def test_a_student_server_spawns_with_the_course_and_stops_cleanly(tmp_path):
         base = f"/user/{STUDENT}"
         assert hub.get(f"{base}/api/status").status_code == 200
 
-        # JupyterLab with nbgrader's assignment list (its lab extension and its server extension)
+        # JupyterLab with nbgrader's assignment list (its lab extension and its server extension),
+        # in the students' view: nbgrader's instructor tools are off (grader/jupyter/student).
         lab = hub.get(f"{base}/lab")
         assert lab.status_code == 200 and "@jupyter/nbgrader" in lab.text
+        page = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                    lab.text, re.S).group(1))
+        assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= set(page["disabledExtensions"])
+        assert not {"@jupyter/nbgrader:assignment-list"} & set(page["disabledExtensions"])
+        assert hub.get(f"{base}/formgrader").status_code == 404
         listed = hub.get(f"{base}/assignments", params={"course_id": "xai-course"}).json()
         assert listed["success"], listed
         assert [(a["assignment_id"], a["status"]) for a in listed["value"]] == [(LAB, "released")]

@@ -85,6 +85,14 @@ c.Spawner.environment = {
     "OPENBLAS_NUM_THREADS": "1",
     "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/bin:/bin")]),
 }
+# JupyterLab as `make course` (students) and `make formgrader` (instructors) show it:
+# grader/jupyter/README.md. Students have the assignment list, not nbgrader's instructor tools.
+VIEWS = HERE.parent.parent / "grader" / "jupyter"
+c.Spawner.environment["JUPYTER_CONFIG_PATH"] = str(VIEWS / "student")
+c.Spawner.group_overrides = {
+    "10-instructors": {"groups": ["instructors"],
+                       "spawner_override": {"environment": {"JUPYTER_CONFIG_PATH": str(VIEWS / "instructor")}}},
+}
 if os.geteuid() == 0:  # CI runs as root; Jupyter refuses root without being told
     c.Spawner.args = ["--allow-root"]
 
