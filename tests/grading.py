@@ -14,6 +14,7 @@ each wrong answer is proved to lose exactly its own points with a fraction of th
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -83,15 +84,17 @@ def with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str])
     return nb
 
 
-def cli(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def cli(course: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``xai-course --root course ARGS`` (``env``: extra environment variables, e.g. XAI_DB_URL)."""
     proc = subprocess.run([sys.executable, "-m", "xaigrader.cli", "--root", str(course), *args],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"xai-course {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
 
 
-def release(lab: str, course: Path, source: Path | None = None) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+def release(lab: str, course: Path, source: Path | None = None,
+            env: dict[str, str] | None = None) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
     """Put the lab's source into ``course`` and release it; return (solution, blank release)."""
     source = source or ROOT / "solutions" / lab / f"{lab}.py"
     src_dir = course / "solutions" / lab
@@ -100,7 +103,7 @@ def release(lab: str, course: Path, source: Path | None = None) -> tuple[nbforma
     for extra in source.parent.iterdir():  # data files shipped with the lab, if any
         if extra.suffix not in (".py", ".ipynb") and extra.is_file():
             shutil.copy(extra, src_dir)
-    cli(course, "release", lab)
+    cli(course, "release", lab, env=env)
     return nbformat.read(src_dir / f"{lab}.ipynb", 4), nbformat.read(course / "labs" / lab / f"{lab}.ipynb", 4)
 
 
@@ -120,9 +123,9 @@ def download(course: Path, lab: str, submissions: dict[str, nbformat.NotebookNod
     return archive
 
 
-def read_scores(course: Path, lab: str) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+def read_scores(course: Path, lab: str, db_url: str | None = None) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
     scores, max_scores = {}, {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(db_url or f"sqlite:///{course / 'gradebook.db'}") as gb:
         assignment = gb.find_assignment(lab)
         for notebook in assignment.notebooks:
             for cell in notebook.grade_cells:
@@ -169,3 +172,24 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
     with open(grades_csv) as fh:
         result.exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(fh)}
     return result
+
+
+# --- a small class on the probe lab (tests/probe/lab00_probe.py): fast rounds of the machinery ---
+PROBE_LAB = "lab00_probe"
+PROBE = ROOT / "tests" / "probe" / f"{PROBE_LAB}.py"
+# A plausible mistake: the PDP averages the predictions of the unchanged data at every grid value.
+WRONG_PDP = '''
+def partial_dependence_1d(model, X, feature, grid):
+    """Average prediction with column `feature` set to each grid value."""
+    return np.full(len(grid), model.predict(np.asarray(X, dtype=float)).mean())
+'''
+PROBE_EXPECTED = {
+    "solution": {"pdp_1d_test": 3.0, "ice_test": 3.0},
+    "blank": {"pdp_1d_test": 0.0, "ice_test": 0.0},
+    "wrong-pdp": {"pdp_1d_test": 0.0, "ice_test": 3.0},
+}
+
+
+def probe_class(solution: nbformat.NotebookNode, blank: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    """Three students' notebooks of the probe lab: a correct one, a blank one, one wrong PDP."""
+    return {"solution": solution, "blank": blank, "wrong-pdp": with_cells_replaced(solution, {"pdp_1d": WRONG_PDP})}

@@ -5,7 +5,9 @@ Student code never reaches the gradebook (it runs in the sandbox, see
 where it should not, the grades must still be right. :class:`Watch` keeps the lab's grades
 as they should be; after each student's grading it checks that
 
-- no other student's grade changed (the ones still being graded in parallel excepted);
+- no other student's grade changed (the ones still being graded in parallel excepted, and
+  those another process or machine grades at the same time: ``elsewhere``, e.g. the other
+  shards of ``xai-course autograde --shard``);
 - the graded student's manual scores and extra credit are what the instructor left;
 - no automatic score exceeds its cell's maximum;
 
@@ -22,8 +24,9 @@ Key = tuple[str, str, str]  # student, notebook, cell
 
 
 class Watch:
-    def __init__(self, db_url: str, lab: str):
+    def __init__(self, db_url: str, lab: str, elsewhere=()):
         self.db_url, self.lab = db_url, lab
+        self.elsewhere = frozenset(elsewhere)
         self.problems: list[str] = []
         self._lock = threading.Lock()
         self._busy: set[str] = set()
@@ -47,7 +50,7 @@ class Watch:
     def end(self, student: str) -> None:
         with self._lock:
             self._busy.discard(student)
-            busy = set(self._busy)
+            busy = set(self._busy) | self.elsewhere
             with Gradebook(self.db_url) as gb:
                 changed = False
                 for key, grade in self._grades(gb):

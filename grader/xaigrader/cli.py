@@ -3,7 +3,7 @@
     xai-course build [--check]          notebooks from their jupytext sources
     xai-course release [LAB ...]        nbgrader generate_assignment: solutions/ -> labs/
     xai-course collect LAB              check the LMS downloads, then nbgrader zip_collect -> submitted/
-    xai-course autograde LAB [--jobs N] [--student S ...]
+    xai-course autograde LAB [--jobs N] [--student S ...] [--shard I/N]
                                         nbgrader autograde, one process per student (N at a time), each
                                         checked against the gradebook; then a score table. Broken
                                         submissions are listed and score 0, the batch goes on
@@ -11,6 +11,8 @@
     xai-course lab [--formgrader]       JupyterLab on the labs (students) or for grading (instructors)
     xai-course export [--to FILE]       nbgrader export to CSV
     xai-course bench [--out FILE]       time and peak memory of every notebook
+    xai-course bench-grading [LAB] [-n N]
+                                        a class of N submissions graded with --jobs 1 and 2 -> bench/grading.md
     xai-course site [--out DIR] [--no-solutions]
                                         the website: lectures, labs and worked solutions, by Sphinx
 
@@ -32,7 +34,9 @@ from pathlib import Path
 
 from xaikit.threads import THREAD_ENV
 
-from . import build
+from . import build, gradebook
+from .gradebook import db_url  # noqa: F401 - the gradebook of a course directory (XAI_DB_URL or SQLite)
+
 
 def labs(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "solutions").iterdir() if (p / f"{p.name}.py").exists())
@@ -45,16 +49,10 @@ def course_env() -> dict[str, str]:
     return {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", **THREAD_ENV}
 
 
-def db_url(root: Path) -> str:
-    """The gradebook (SQLite waits up to a minute for another grading process's write)."""
-    return os.environ.get("XAI_DB_URL") or f"sqlite:///{root / 'gradebook.db'}?timeout=60"
-
-
 def nbgrader(root: Path, *args: str, check: bool = True, quiet: bool = False,
              timeout: float | None = None) -> subprocess.CompletedProcess:
     """Run an nbgrader command on the course directory ``root``."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}",
-           f"--CourseDirectory.db_url={db_url(root)}"]
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}", *gradebook.command_line(root)]
     if not quiet:
         print("$", " ".join(cmd[2:4]), " ".join(args[1:]), flush=True)
     # nbgrader finds its configuration (nbgrader_config.py) in the directory it runs in.
@@ -71,7 +69,7 @@ def require_released(root: Path, lab: str) -> None:
     if lab not in labs(root):
         known = ", ".join(labs(root)) or "none"
         raise Unready(f"there is no lab {lab!r} in {root / 'solutions'} (labs: {known}).")
-    if not os.environ.get("XAI_DB_URL") and not (root / "gradebook.db").exists():
+    if not gradebook.exists(root):
         raise Unready(f"no gradebook yet in {root}: run `make release` (xai-course release) first.")
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -113,7 +111,7 @@ def roster(root: Path) -> set[str]:
     """The class list in the gradebook (``nbgrader db student import``); empty if none was imported."""
     from nbgrader.api import Gradebook
 
-    if not os.environ.get("XAI_DB_URL") and not (root / "gradebook.db").exists():
+    if not gradebook.exists(root):
         return set()
     with Gradebook(db_url(root)) as gb:
         return {s.id for s in gb.students}
@@ -183,6 +181,17 @@ def grade_student(root: Path, lab: str, student: str, timeout: float) -> tuple[s
     return ("ok" if proc.returncode == 0 else "error"), log[-4000:]
 
 
+def shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N), 0 <= I < N."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a shard is I/N, e.g. 0/8, not {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"shard {text}: I must be between 0 and N-1")
+    return index, count
+
+
 def cmd_autograde(args) -> int:
     from . import audit
 
@@ -204,9 +213,18 @@ def cmd_autograde(args) -> int:
                   "runs with your user's rights; see README, 'How grading resists cheating'.", flush=True)
     except SandboxUnavailable as exc:
         raise Unready(f"{exc}. Install bubblewrap (apt-get install bubblewrap) or set XAI_SANDBOX=auto.") from None
+    elsewhere: set[str] = set()
+    if args.shard:  # one of N machines or Jobs: every N-th submission, from the I-th
+        index, count = args.shard
+        mine = students[index::count]
+        elsewhere = set(everyone) - set(mine)  # graded by the other shards meanwhile
+        print(f"shard {index}/{count}: {len(mine)} of {len(students)} submission(s) of {args.lab}", flush=True)
+        if not mine:
+            return 0
+        students = mine
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(students)))
     print(f"autograding {len(students)} submission(s) of {args.lab} with {jobs} process(es)", flush=True)
-    watch = audit.Watch(db_url(args.root), args.lab)
+    watch = audit.Watch(db_url(args.root), args.lab, elsewhere=elsewhere)
     logs: dict[str, tuple[str, str]] = {}
     start = time.monotonic()
 
@@ -282,13 +300,19 @@ def cmd_bench(args) -> int:
     return bench.main(args.root, Path(args.out), args.notebooks)
 
 
+def cmd_bench_grading(args) -> int:
+    from . import bench_grading
+
+    return bench_grading.main(args.root, Path(args.out), args.lab, args.n)
+
+
 def cmd_site(args) -> int:
     from . import site
 
     return site.main(args.root, Path(args.out), solutions=not args.no_solutions)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xai-course", description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=build.ROOT, help="course directory (default: this repository)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -308,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=0, help="submissions graded at once (default: the CPU cores)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds before one student's grading is stopped")
+    p.add_argument("--shard", type=shard, metavar="I/N",
+                   help="grade only the I-th (from 0) of N shares of the submissions: one of N machines or Jobs "
+                        "on one PostgreSQL gradebook")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("feedback", help="generate feedback HTML")
     p.add_argument("lab")
@@ -319,11 +346,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(build.ROOT / "bench" / "results.md"))
     p.add_argument("notebooks", nargs="*", help="only these notebook names")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("bench-grading", help="time the grading of a class with 1 and 2 jobs")
+    p.add_argument("lab", nargs="?", default="lab02_global_methods")
+    p.add_argument("-n", type=int, default=6, help="submissions (copies of the solution and 2 wrong ones)")
+    p.add_argument("--out", default=str(build.ROOT / "bench" / "grading.md"))
+    p.set_defaults(func=cmd_bench_grading)
     p = sub.add_parser("site", help="build the course website (Sphinx) with executed notebooks")
     p.add_argument("--out", default=str(build.ROOT / "site" / "_build" / "html"))
     p.add_argument("--no-solutions", action="store_true", help="leave out the worked solutions (a graded run)")
     p.set_defaults(func=cmd_site)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     args.root = args.root.resolve()
     os.environ.update(THREAD_ENV)  # one thread per process, for everything started from here
     try:
