@@ -64,6 +64,17 @@ def test_plain_data_round_trip():
     assert back["s"].equals(value["s"]) and back["f"].equals(value["f"]) and list(back["o"]) == [1, "two"]
 
 
+def test_numpy_scalars_and_shapes_come_back_as_they_were():
+    """A threshold read from a tree is a np.float64; it must not come back as a 1-element array."""
+    value = [np.float64(5.5), np.int64(2), np.bool_(True), np.float32(0.25), np.array(7.0),
+             np.array([["small", 1], ["big", 2]], dtype=object), np.array("x", dtype=object)]
+    encoder = worker.Encoder(refs=None)
+    back = worker.decode(encoder.encode(value), encoder.blobs)
+    for got, sent in zip(back, value):
+        assert type(got) is type(sent) and np.shape(got) == np.shape(sent), (got, sent)
+    assert back[0] == 5.5 and back[3].dtype == np.float32 and back[5][1, 0] == "big" and back[6][()] == "x"
+
+
 def test_unknown_objects_become_references_never_pickles():
     class Sneaky:
         def __reduce__(self):  # would run on unpickling

@@ -413,7 +413,9 @@ class Verdicts(NbGraderPreprocessor):
         except CheckFailed as exc:
             # The visible check's sentence names the mistake in the lecture's terms; the hidden
             # test's says where it differs on fresh data. Show the first that applies.
-            return [_error(self.visible_message(test, handin, worker, budget, forbidden) or str(exc))], False
+            visible = None if test.check in getattr(module, "NO_VISIBLE_FEEDBACK", ()) else \
+                self.visible_message(test, handin, worker, budget, forbidden)
+            return [_error(visible or str(exc))], False
         except HandInMissing:
             return [_error(f"`{test.obj}` was not graded: it did not exist when this test cell ran "
                            "(did an earlier cell fail, or was it renamed?).")], False

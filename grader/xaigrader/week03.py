@@ -46,6 +46,9 @@ from .core import CheckFailed, as_array, call, expect_close, grading, passed, rn
 
 # The libraries the lab forbids in answers (they are the references).
 FORBIDDEN = ("lime", "shap")
+# Visible checks whose sentence the feedback cannot reuse: the check records the coalitions the model is asked about by a callback,
+# which runs in the worker and records nothing here (the hidden test's sentence is shown).
+NO_VISIBLE_FEEDBACK = ("kernel_shap",)
 PRELOAD = ("sklearn.linear_model", "skimage.segmentation")  # what the worker imports before student code
 
 # Wall-clock budget per call of the student's function, in seconds: about 10x the lab's solution

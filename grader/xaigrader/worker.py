@@ -118,10 +118,11 @@ class Encoder:
 
     def array(self, array) -> dict:
         np = _np()
+        shape = list(np.shape(array))  # before ascontiguousarray, which turns a 0-d array into a 1-d one
         array = np.ascontiguousarray(array)
         if array.dtype.kind not in DATA_KINDS or array.dtype.hasobject:
-            return {"t": "list", "v": [self.encode(x) for x in array.tolist()], "shape": list(array.shape)}
-        return {"t": "nd", "dtype": array.dtype.str, "shape": list(array.shape), "b": self.blob(array.tobytes())}
+            return {"t": "list", "v": [self.encode(x) for x in array.ravel().tolist()], "shape": shape}
+        return {"t": "nd", "dtype": array.dtype.str, "shape": shape, "b": self.blob(array.tobytes())}
 
     def encode(self, obj, depth: int = 0):
         self.items += 1

@@ -40,7 +40,7 @@ def decision_path_rules(tree, x, *, feature_names):
             out.append((feature_names[j], ">", thr))
             node = t.children_right[node]
     return out
-''', "test"),
+''', "exactly on a threshold"),
     Wrong("path", "path-includes-leaf", '''
 def decision_path_rules(tree, x, *, feature_names):
     t = tree.tree_
