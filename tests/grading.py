@@ -7,8 +7,13 @@ feedback and export grades — all with the instructor commands (`xai-course ...
 
 The plausible wrong answers of ``tests/wrong_answers/<lab>.py`` are grouped into *rounds*:
 round k replaces, in one copy of the solution, the k-th wrong answer of every question that
-has one. A round's wrong questions must score 0 and all its other questions full marks, so
-each wrong answer is proved to lose exactly its own points with a fraction of the gradings.
+has one. The first round goes through the whole round trip with the solution: its wrong
+questions must score 0 and all its other questions full marks, so one plausible wrong answer
+per question is proved to lose exactly its own points in nbgrader. The later rounds' wrong
+answers are graded as autograde's second phase grades every answer — saved by value with
+cloudpickle, loaded by the sandboxed worker in a fresh process, judged by
+``Verdicts.verdict`` — without running the notebook once more per round (which took most of
+the suite's time): :func:`direct_verdicts`.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class RoundTrip:
     course: Path
     wrong: list[Wrong]
     rounds: dict[str, list[Wrong]] = field(default_factory=dict)  # student id -> its wrong answers
+    direct: dict[str, tuple[bool, str]] = field(default_factory=dict)  # later rounds: label -> (passed, verdict)
     autograde_output: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> grade_id -> score
     max_scores: dict[str, float] = field(default_factory=dict)  # autograded grade_id -> points
@@ -57,8 +63,9 @@ class RoundTrip:
     def total(self, student: str) -> float:
         return sum(self.scores.get(student, {}).values())
 
-    def student_of(self, wrong: Wrong) -> str:
-        return next(s for s, answers in self.rounds.items() if wrong in answers)
+    def student_of(self, wrong: Wrong) -> str | None:
+        """The student whose notebook carries ``wrong``; None for a later round's (see :attr:`direct`)."""
+        return next((s for s, answers in self.rounds.items() if wrong in answers), None)
 
     def expected(self, student: str) -> dict[str, float]:
         """Full marks but for the questions this round answers wrongly."""
@@ -142,7 +149,8 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
     """Release, collect, autograde, feedback and export ``lab`` inside ``course``."""
     solution, blank = release(lab, course)
     wrong = for_lab(lab)
-    result = RoundTrip(lab, course, wrong, rounds(wrong))
+    first, *later = rounds(wrong).items() if wrong else [None]
+    result = RoundTrip(lab, course, wrong, dict([first]) if first else {})
     submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank, "corrupt": CORRUPT}
     for student, answers in result.rounds.items():
         submissions[student] = with_cells_replaced(solution, {w.grade_id: w.source for w in answers})
@@ -163,6 +171,8 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
             cli(course, "autograde", lab, "--jobs", "1", "--student", student)
             result.regraded.append(read_scores(course, lab)[0][student])
 
+    result.direct = direct_verdicts(lab, [w for _, answers in later for w in answers])
+
     from xaigrader import site  # the executed solution and blank release serve the website too
 
     site.store_round_trip(course, lab)
@@ -172,6 +182,59 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
     with open(grades_csv) as fh:
         result.exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(fh)}
     return result
+
+
+def direct_verdicts(lab: str, wrong: list[Wrong]) -> dict[str, tuple[bool, str]]:
+    """Grade each wrong answer as autograde's phase 2 does, without the notebook: the lab's
+    imports and the answer cell run here (as in tests/visible.py), the answer is saved by value
+    (cloudpickle, like the kernel's hand-in) and ``Verdicts.verdict`` judges it in the
+    sandboxed worker, a fresh process per test. Returns label -> (passed, the verdict's line)."""
+    if not wrong:
+        return {}
+    import contextlib
+    import io
+    import tempfile
+    import warnings
+
+    import cloudpickle
+    import visible
+
+    from xaigrader import verdicts
+    from xaigrader.remote import Worker
+    from xaigrader.sandbox import Sandbox
+
+    notebook = build.build_notebook(next(s for s in build.lab_sources() if s.name == lab))
+    tests = {}
+    for cell in notebook.cells:
+        test = verdicts.hidden_test(cell.source) if cell.cell_type == "code" else None
+        if test:
+            tests[cell.metadata["nbgrader"]["grade_id"].removesuffix("_test")] = test
+    handin = Path(tempfile.mkdtemp(prefix="xai-direct-"))
+    sandbox = Sandbox()
+    sandbox.prepare(handin)
+    preload, forbidden = verdicts._worker_needs(notebook)
+    worker = Worker(sandbox, readable=[handin], preload=preload, forbidden=forbidden).start()
+    judge, results = verdicts.Verdicts(), {}
+    try:
+        base: dict = {"__name__": "__main__"}
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(compile(visible.lab(lab).imports, f"<{lab} imports>", "exec"), base)
+        for w in wrong:
+            test, namespace = tests[w.grade_id], dict(base)
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(w.source, f"<{w.label}>", "exec"), namespace)
+            for old in handin.iterdir():
+                old.unlink()
+            (handin / f"{test.key}.pkl").write_bytes(cloudpickle.dumps(namespace[test.obj]))
+            outputs, _ = judge.verdict(test, handin, worker)
+            errors = [o for o in outputs if o.output_type == "error"]
+            text = "".join(errors[0].traceback) if errors else "".join(o.get("text", "") for o in outputs)
+            results[w.label] = (not errors, text.strip())
+    finally:
+        worker.close()
+        shutil.rmtree(handin, ignore_errors=True)
+    return results
 
 
 # --- a small class on the probe lab (tests/probe/lab00_probe.py): fast rounds of the machinery ---

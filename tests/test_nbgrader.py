@@ -1,9 +1,10 @@
 """Each lab survives the full nbgrader round trip, and its hidden tests can fail.
 
-One autograde batch per lab (solution, blank release, a corrupted upload and the rounds of
-plausible wrong answers, see grading.py) is graded with the instructor command in a
-temporary course directory; the tests below read the gradebook, the autograded notebooks,
-the feedback and the exported CSV. The tests of a lab form one class, ``TestLab_<lab>``:
+One autograde batch per lab (solution, blank release, a corrupted upload and the first round
+of plausible wrong answers, one per question, see grading.py) is graded with the instructor
+command in a temporary course directory; the tests below read the gradebook, the autograded
+notebooks, the feedback and the exported CSV. The other wrong answers are judged by the same
+verdict code in the sandboxed worker, without running the notebook once more per round. The tests of a lab form one class, ``TestLab_<lab>``:
 `make test` runs pytest-xdist with ``--dist loadscope``, which keeps a class on one worker
 (it grades the lab once) and runs the labs in parallel.
 """
@@ -94,6 +95,12 @@ class RoundTripTests:
 
     def test_wrong_answer_loses_exactly_its_question(self, trip, wrong):
         student = trip.student_of(wrong)
+        if student is None:  # a later round's: judged by the same verdict code, without the notebook
+            passed, verdict = trip.direct[wrong.label]
+            assert not passed, f"{wrong.label}: the hidden test gives it the points: {verdict}"
+            assert len([line for line in verdict.splitlines() if line.strip()]) == 1, verdict
+            assert wrong.message in verdict, verdict
+            return
         assert trip.scores[student][f"{wrong.grade_id}_test"] == 0, f"{wrong.label}: scores {trip.scores[student]}"
         assert trip.scores[student] == trip.expected(student), f"{student} ({wrong.label}): {trip.scores[student]}"
         if wrong.message:

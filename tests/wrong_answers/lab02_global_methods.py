@@ -116,5 +116,5 @@ def permutation_importance(model, X, y, *, metric, n_repeats=5, random_state=0):
             X_perm[:, j] = X[rng.permutation(len(X)), j]
             out[j, r] = baseline - r2_score(y, model.predict(X_perm))
     return out
-''', 'is not the baseline score minus the score'),
+''', 'metric=negative mean absolute error)` differs'),
 ]
