@@ -99,17 +99,17 @@ class RoundTripTests:
             passed, verdict = trip.direct[wrong.label]
             assert not passed, f"{wrong.label}: the hidden test gives it the points: {verdict}"
             assert len([line for line in verdict.splitlines() if line.strip()]) == 1, verdict
-            assert wrong.message in verdict, verdict
+            assert wrong.graded_message in verdict, verdict
             return
         assert trip.scores[student][f"{wrong.grade_id}_test"] == 0, f"{wrong.label}: scores {trip.scores[student]}"
         assert trip.scores[student] == trip.expected(student), f"{student} ({wrong.label}): {trip.scores[student]}"
-        if wrong.message:
+        if wrong.graded_message:
             cell = next(c for c in trip.autograded(student).cells if c.get("id") == f"{wrong.grade_id}_test")
             errors = [o for o in cell.outputs if o.output_type == "error"]
             assert len(errors) == 1
             lines = [line for line in errors[0].traceback if line.strip()]
             assert len(lines) == 1, f"feedback should be one line, got {lines}"
-            assert wrong.message in lines[0], lines[0]
+            assert wrong.graded_message in lines[0], lines[0]
 
     def test_same_submission_gets_the_same_grade_every_time(self, trip):
         if trip.lab not in REGRADED:

@@ -209,7 +209,9 @@ def _jupyter_env(profile: str) -> dict:
 @pytest.fixture(params=["student", "instructor"])
 def jupyterlab(request, tmp_path):
     port = _free_port()
-    flags = ["--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.root_dir={build.ROOT}",
+    root = tmp_path / "course"  # a copy: opening a notebook writes .ipynb_checkpoints next to it
+    shutil.copytree(build.ROOT / "labs", root / "labs")
+    flags = ["--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.root_dir={root}",
              "--IdentityProvider.token=", "--ServerApp.password=", "--LabApp.default_url=/lab/tree/labs"]
     if os.getuid() == 0:
         flags.append("--allow-root")

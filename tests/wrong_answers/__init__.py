@@ -3,8 +3,11 @@
 Each lab module defines ``WRONG``: a list of :class:`Wrong` entries. The nbgrader test
 submits the solution with exactly one answer cell replaced by ``source`` and expects the
 test cell ``<grade_id>_test`` to score 0 while every other autograded cell keeps full
-marks; where ``message`` is given, the failing cell's output must contain it on a
-single line (the feedback a student reads).
+marks; where ``message`` is given, the visible check's sentence (what the student sees in
+the notebook) must contain it, and so must the failing cell's one line of feedback after
+grading — unless ``feedback`` is given: the expected fragment of the graded feedback where
+it differs (a visible check that watches the model's calls or hooks cannot do so on an
+answer that runs in the grader's worker, so the feedback is the hidden test's sentence).
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ class Wrong:
     grade_id: str  # the answer cell that is replaced
     label: str  # short name of the mistake (becomes the student id)
     source: str  # the wrong implementation (the whole cell)
-    message: str = ""  # expected fragment of the one-line feedback
+    message: str = ""  # expected fragment of the visible check's sentence and of the feedback
+    feedback: str = ""  # expected fragment of the graded feedback, where it differs from ``message``
+
+    @property
+    def graded_message(self) -> str:
+        return self.feedback or self.message
 
 
 def for_lab(lab: str) -> list[Wrong]:

@@ -104,7 +104,7 @@ def permutation_importance(model, X, y, *, metric, n_repeats=5, random_state=0):
             X_perm[:, j] = X[rng.permutation(len(X)), j]
             out[j, r] = baseline - metric(y, model.predict(X_perm))
     return out
-''', "differs from the lab's recipe (one np.random.default_rng"),
+''', "create ONE generator before the loops", feedback="differs from the lab's recipe (one np.random.default_rng"),
     Wrong("pfi", "pfi-ignores-the-metric", '''
 def permutation_importance(model, X, y, *, metric, n_repeats=5, random_state=0):
     rng = np.random.default_rng(random_state)
@@ -116,5 +116,5 @@ def permutation_importance(model, X, y, *, metric, n_repeats=5, random_state=0):
             X_perm[:, j] = X[rng.permutation(len(X)), j]
             out[j, r] = baseline - r2_score(y, model.predict(X_perm))
     return out
-''', 'metric=negative mean absolute error)` differs'),
+''', "is not the baseline score minus the score", feedback="metric=negative mean absolute error)` differs"),
 ]

@@ -132,7 +132,7 @@ def shapley_values(predict, x, background):
 '''),
     Wrong("kernel_shap", "kernel-shap-unweighted", _KERNEL_SHAP_HEAD + '''
     weights = np.ones(len(Z))
-''' + _CONSTRAINED_FIT, "differs from shap.KernelExplainer"),
+''' + _CONSTRAINED_FIT, "Shapley kernel weights", feedback="differs from shap.KernelExplainer"),
     Wrong("kernel_shap", "kernel-shap-weight-without-binomial", _KERNEL_SHAP_HEAD + '''
     weights = (M - 1) / (k * (M - k))
 ''' + _CONSTRAINED_FIT),
@@ -154,5 +154,5 @@ def shapley_values(predict, x, background):
 ''', "raised ValueError"),
     Wrong("kernel_shap", "kernel-shap-sampling-with-replacement", _KERNEL_SHAP_HEAD.replace("replace=False", "replace=True") + '''
     weights = (M - 1) / (np.array([comb(M, int(s)) for s in k]) * k * (M - k))
-''' + _CONSTRAINED_FIT, "differs from the lab's KernelSHAP recipe"),
+''' + _CONSTRAINED_FIT, "evaluates other coalitions than the lab's recipe", feedback="differs from the lab's KernelSHAP recipe"),
 ]

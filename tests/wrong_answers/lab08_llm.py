@@ -161,7 +161,7 @@ def patch_residual(model, clean_tokens, corrupted_tokens, layer, positions=None)
     model.get_submodule(name).register_forward_hook(hook)
     with torch.no_grad():
         return model(corrupted_tokens)
-''', "should patch nothing"),
+''', "left a hook on the model", feedback="should patch nothing"),
     Wrong("patch_heads", "patch-heads-whole-layer", '''
 def patch_heads(model, clean_tokens, corrupted_tokens, heads, positions=None):
     names = {layer: f"blocks.{layer}.attn.o" for layer, _ in heads}
