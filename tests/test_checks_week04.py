@@ -9,12 +9,9 @@ statsmodels' DFBETA equals refits, and the test problems have the structure the 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import re
 
-import jupytext
 import numpy as np
 import pytest
 import torch
@@ -25,6 +22,8 @@ from xaikit import checks, load_bike_demand
 from xaikit.checks import week04 as visible
 from xaikit.tabular_models import LogisticNet, TabularMLP, fit_tabular_mlp, predict_positive
 from xaigrader import week04 as hidden
+from weekly import executed_answers, one_thread  # noqa: F401 - one_thread: autouse fixture
+from weekly import run as _run
 
 LAB = "lab04_example_based"
 CHECKED = {  # grade_id -> name of the function (and of its checks)
@@ -46,29 +45,7 @@ def _namespace() -> dict:
 @pytest.fixture(scope="module")
 def solution(root) -> dict:
     """The lab's graded answer cells, executed."""
-    nb = jupytext.read(root / "solutions" / LAB / f"{LAB}.py", fmt="py:percent")
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
-    assert set(answers) == set(CHECKED), "every answer cell of the lab has its checks here"
-    namespace = _namespace()
-    for grade_id in CHECKED:
-        exec(answers[grade_id], namespace)
-    return namespace
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _run(check, answer) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        check(answer)
-    return out.getvalue()
+    return executed_answers(root, LAB, CHECKED, _namespace())
 
 
 @pytest.mark.parametrize("name", list(CHECKED.values()))

@@ -9,11 +9,8 @@ recover the concept each model was trained to use.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 
-import jupytext
 import numpy as np
 import pytest
 import torch
@@ -29,6 +26,8 @@ from xaikit.checks import week06 as visible
 from xaikit.cnn import forward_with_activations, load_model
 from xaikit.images import concept_masks, make_shapes
 from xaigrader import week06 as hidden
+from weekly import executed_answers, one_thread  # noqa: F401 - one_thread: autouse fixture
+from weekly import run as _run
 
 LAB = "lab06_feature_visualization"
 CHECKED = {  # grade_id -> name of the function or class (and of its checks)
@@ -52,29 +51,7 @@ def _namespace() -> dict:
 @pytest.fixture(scope="module")
 def solution(root) -> dict:
     """The lab's answer cells, executed."""
-    nb = jupytext.read(root / "solutions" / LAB / f"{LAB}.py", fmt="py:percent")
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
-    assert set(answers) == set(CHECKED), "every answer cell of the lab has its checks here"
-    namespace = _namespace()
-    for source in answers.values():
-        exec(source, namespace)
-    return namespace
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _run(check, answer) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        check(answer)
-    return out.getvalue()
+    return executed_answers(root, LAB, CHECKED, _namespace())
 
 
 @pytest.mark.parametrize("name", list(CHECKED.values()))

@@ -7,11 +7,8 @@ namespace, so these tests grade the real solution, every plausible wrong answer 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 
-import jupytext
 import numpy as np
 import pytest
 import torch
@@ -23,6 +20,8 @@ from wrong_answers import for_lab
 from xaikit import checks
 from xaikit.checks import week07 as visible
 from xaigrader import week07 as hidden
+from weekly import executed_answers, one_thread  # noqa: F401 - one_thread: autouse fixture
+from weekly import run as _run
 
 LAB = "lab07_attention"
 CHECKED = {  # grade_id -> name of the class or function (and of its checks)
@@ -45,29 +44,7 @@ def _namespace() -> dict:
 @pytest.fixture(scope="module")
 def solution(root) -> dict:
     """The lab's answer cells, executed."""
-    nb = jupytext.read(root / "solutions" / LAB / f"{LAB}.py", fmt="py:percent")
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
-    assert set(answers) == set(CHECKED), "every answer cell of the lab has its checks here"
-    namespace = _namespace()
-    for source in answers.values():
-        exec(source, namespace)
-    return namespace
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _run(check, answer) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        check(answer)
-    return out.getvalue()
+    return executed_answers(root, LAB, CHECKED, _namespace())
 
 
 @pytest.mark.parametrize("name", list(CHECKED.values()))
