@@ -5,15 +5,15 @@ notebook, release it, collect a batch of downloaded submissions, autograde it, g
 feedback and export grades — all with the instructor commands (`xai-course ...`, the same as
 `make release/collect/autograde/feedback/export`).
 
-The plausible wrong answers of ``tests/wrong_answers/<lab>.py`` are grouped into *rounds*:
-round k replaces, in one copy of the solution, the k-th wrong answer of every question that
-has one. The first round goes through the whole round trip with the solution: its wrong
-questions must score 0 and all its other questions full marks, so one plausible wrong answer
-per question is proved to lose exactly its own points in nbgrader. The later rounds' wrong
-answers are graded as autograde's second phase grades every answer — saved by value with
-cloudpickle, loaded by the sandboxed worker in a fresh process, judged by
-``Verdicts.verdict`` — without running the notebook once more per round (which took most of
-the suite's time): :func:`direct_verdicts`.
+The graded submissions are those whose grading depends on the lab: its solution (full marks;
+the website shows this run) and its blank release (zero, every answer reported as not written
+yet), with a corrupted upload beside them. The plausible wrong answers of
+``tests/wrong_answers/<lab>.py`` are each judged as autograde's second phase judges every answer
+— saved by value with cloudpickle, loaded by the sandboxed worker in a fresh process, judged by
+``Verdicts.verdict`` — without running the whole notebook once more for them
+(:func:`direct_verdicts`): the notebook's run is the same for a wrong answer as for the
+solution, and the probe lab's classes (test_exchange, test_gradebook, test_cheating) prove in
+nbgrader that a wrong answer loses exactly its own question, with a ✗ in the feedback.
 """
 
 from __future__ import annotations
@@ -42,13 +42,12 @@ class RoundTrip:
     lab: str
     course: Path
     wrong: list[Wrong]
-    rounds: dict[str, list[Wrong]] = field(default_factory=dict)  # student id -> its wrong answers
-    direct: dict[str, tuple[bool, str]] = field(default_factory=dict)  # later rounds: label -> (passed, verdict)
+    direct: dict[str, tuple[bool, str]] = field(default_factory=dict)  # wrong answer label -> (passed, verdict)
     autograde_output: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> grade_id -> score
     max_scores: dict[str, float] = field(default_factory=dict)  # autograded grade_id -> points
     exported: dict[str, float] = field(default_factory=dict)  # student -> exported score
-    regraded: list[dict[str, float]] = field(default_factory=list)  # one student's scores, graded again
+    regraded: list[dict[str, float]] = field(default_factory=list)  # the solution's scores, graded again
 
     @property
     def release(self) -> Path:
@@ -62,24 +61,6 @@ class RoundTrip:
 
     def total(self, student: str) -> float:
         return sum(self.scores.get(student, {}).values())
-
-    def student_of(self, wrong: Wrong) -> str | None:
-        """The student whose notebook carries ``wrong``; None for a later round's (see :attr:`direct`)."""
-        return next((s for s, answers in self.rounds.items() if wrong in answers), None)
-
-    def expected(self, student: str) -> dict[str, float]:
-        """Full marks but for the questions this round answers wrongly."""
-        wrong = {f"{w.grade_id}_test" for w in self.rounds.get(student, [])}
-        return {gid: (0.0 if gid in wrong else pts) for gid, pts in self.max_scores.items()}
-
-
-def rounds(wrong: list[Wrong]) -> dict[str, list[Wrong]]:
-    """Round k holds the k-th wrong answer of each question (student ids have no "_")."""
-    by_question: dict[str, list[Wrong]] = {}
-    for w in wrong:
-        by_question.setdefault(w.grade_id, []).append(w)
-    n = max((len(v) for v in by_question.values()), default=0)
-    return {f"round-{k + 1}": [v[k] for v in by_question.values() if len(v) > k] for k in range(n)}
 
 
 def with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:
@@ -148,12 +129,8 @@ def read_scores(course: Path, lab: str, db_url: str | None = None) -> tuple[dict
 def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
     """Release, collect, autograde, feedback and export ``lab`` inside ``course``."""
     solution, blank = release(lab, course)
-    wrong = for_lab(lab)
-    first, *later = rounds(wrong).items() if wrong else [None]
-    result = RoundTrip(lab, course, wrong, dict([first]) if first else {})
+    result = RoundTrip(lab, course, for_lab(lab))
     submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank, "corrupt": CORRUPT}
-    for student, answers in result.rounds.items():
-        submissions[student] = with_cells_replaced(solution, {w.grade_id: w.source for w in answers})
     archive = download(course, lab, submissions, zipped=("blank",))
     (archive / "Untitled.ipynb").write_text(nbformat.writes(blank))  # no student id: reported, not collected
     proc = cli(course, "collect", lab, check=False)
@@ -165,13 +142,12 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
     result.autograde_output = proc.stdout + proc.stderr
     assert proc.returncode == 0, result.autograde_output[-3000:]
     result.scores, result.max_scores = read_scores(course, lab)
-    if regrade and result.rounds:  # the same submission graded again gives the same grades
-        student = next(iter(result.rounds))
+    if regrade:  # the same submission graded again gives the same grades
         for _ in range(2):
-            cli(course, "autograde", lab, "--jobs", "1", "--student", student)
-            result.regraded.append(read_scores(course, lab)[0][student])
+            cli(course, "autograde", lab, "--jobs", "1", "--student", "solution")
+            result.regraded.append(read_scores(course, lab)[0]["solution"])
 
-    result.direct = direct_verdicts(lab, [w for _, answers in later for w in answers])
+    result.direct = direct_verdicts(lab, result.wrong)
 
     from xaigrader import site  # the executed solution and blank release serve the website too
 
@@ -237,7 +213,7 @@ def direct_verdicts(lab: str, wrong: list[Wrong]) -> dict[str, tuple[bool, str]]
     return results
 
 
-# --- a small class on the probe lab (tests/probe/lab00_probe.py): fast rounds of the machinery ---
+# --- a small class on the probe lab (tests/probe/lab00_probe.py): fast runs of the machinery ---
 PROBE_LAB = "lab00_probe"
 PROBE = ROOT / "tests" / "probe" / f"{PROBE_LAB}.py"
 # A plausible mistake: the PDP averages the predictions of the unchanged data at every grid value.

@@ -505,6 +505,17 @@ def test_endless_answer_costs_seconds_and_one_sentence(batch):
     assert "xaigrader" not in html and "HIDDEN TESTS" not in html
 
 
+def test_a_kernel_that_stops_answering_is_stopped_not_waited_for(batch):
+    """patch-builtins breaks the kernel's own machinery: after the first cell over its time limit
+    the kernel is stopped and the later cells are reported as not run (instead of each waiting
+    out its own limit until the notebook's total budget is used up)."""
+    nb = nbformat.read(batch["course"] / "autograded" / "patch-builtins" / LAB / f"{LAB}.ipynb", 4)
+    errors = [o.get("evalue", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert any("stopped answering while running this cell" in e for e in errors), errors
+    assert not any("total time budget" in e for e in errors), errors
+
+
 def test_forbidden_library_is_named(batch):
     nb = nbformat.read(batch["course"] / "autograded" / "forbidden-import" / LAB / f"{LAB}.ipynb", 4)
     cell = next(c for c in nb.cells if c.get("id") == "pdp_1d_test")

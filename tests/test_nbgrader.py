@@ -1,12 +1,12 @@
 """Each lab survives the full nbgrader round trip, and its hidden tests can fail.
 
-One autograde batch per lab (solution, blank release, a corrupted upload and the first round
-of plausible wrong answers, one per question, see grading.py) is graded with the instructor
-command in a temporary course directory; the tests below read the gradebook, the autograded
-notebooks, the feedback and the exported CSV. The other wrong answers are judged by the same
-verdict code in the sandboxed worker, without running the notebook once more per round. The tests of a lab form one class, ``TestLab_<lab>``:
-`make test` runs pytest-xdist with ``--dist loadscope``, which keeps a class on one worker
-(it grades the lab once) and runs the labs in parallel.
+One autograde batch per lab (its solution, its blank release and a corrupted upload, see
+grading.py) is graded with the instructor command in a temporary course directory; the tests
+below read the gradebook, the autograded notebooks, the feedback and the exported CSV. Every
+plausible wrong answer of the lab is judged by the same verdict code in the sandboxed worker,
+without running the notebook once more for it. The tests of a lab form one class,
+``TestLab_<lab>``: `make test` runs pytest-xdist with ``--dist loadscope``, which keeps a class
+on one worker (it grades the lab once) and runs the labs in parallel.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from wrong_answers import for_lab
 from xaigrader import build
 
 LABS = [src.name for src in build.lab_sources()]
-REGRADED = {"lab02_global_methods", "lab03_local_methods"}  # random recipes: graded three times
+# Graded three times: LIME's and KernelSHAP's sampling (lab 3) is the lab's most random recipe.
+REGRADED = {"lab03_local_methods"}
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "xaigrader", "BEGIN SOLUTION")
 
 pytestmark = pytest.mark.slow
@@ -93,29 +94,17 @@ class RoundTripTests:
         assert questions == answered, f"questions without a wrong-answer test: {sorted(questions - answered)}"
 
 
-    def test_wrong_answer_loses_exactly_its_question(self, trip, wrong):
-        student = trip.student_of(wrong)
-        if student is None:  # a later round's: judged by the same verdict code, without the notebook
-            passed, verdict = trip.direct[wrong.label]
-            assert not passed, f"{wrong.label}: the hidden test gives it the points: {verdict}"
-            assert len([line for line in verdict.splitlines() if line.strip()]) == 1, verdict
-            assert wrong.graded_message in verdict, verdict
-            return
-        assert trip.scores[student][f"{wrong.grade_id}_test"] == 0, f"{wrong.label}: scores {trip.scores[student]}"
-        assert trip.scores[student] == trip.expected(student), f"{student} ({wrong.label}): {trip.scores[student]}"
-        if wrong.graded_message:
-            cell = next(c for c in trip.autograded(student).cells if c.get("id") == f"{wrong.grade_id}_test")
-            errors = [o for o in cell.outputs if o.output_type == "error"]
-            assert len(errors) == 1
-            lines = [line for line in errors[0].traceback if line.strip()]
-            assert len(lines) == 1, f"feedback should be one line, got {lines}"
-            assert wrong.graded_message in lines[0], lines[0]
+    def test_wrong_answer_loses_the_points_of_its_question(self, trip, wrong):
+        passed, verdict = trip.direct[wrong.label]
+        assert not passed, f"{wrong.label}: the hidden test gives it the points: {verdict}"
+        lines = [line for line in verdict.splitlines() if line.strip()]
+        assert len(lines) == 1, f"feedback should be one line, got {lines}"
+        assert wrong.graded_message in verdict, verdict
 
     def test_same_submission_gets_the_same_grade_every_time(self, trip):
         if trip.lab not in REGRADED:
-            pytest.skip("graded three times only for the labs with random recipes")
-        student = next(iter(trip.rounds))
-        assert trip.regraded == [trip.scores[student]] * 2, f"{student} graded {trip.scores[student]}, then {trip.regraded}"
+            pytest.skip("graded three times only for the lab with the most random recipes")
+        assert trip.regraded == [trip.max_scores] * 2, f"the solution scored {trip.scores['solution']}, then {trip.regraded}"
 
 
     def test_corrupted_submission_is_reported_scored_zero_and_batch_goes_on(self, trip):
@@ -125,17 +114,16 @@ class RoundTripTests:
 
 
     def test_feedback_shows_results_but_no_hidden_test_code(self, trip):
-        for student in ["solution", "blank", *trip.rounds]:
+        for student in ["solution", "blank"]:
             html = trip.feedback_html(student)
             for marker in HIDDEN_MARKERS[:3]:
                 assert marker not in html, f"{marker!r} in the feedback of {student}"
         assert "✓" in trip.feedback_html("solution")
-        if trip.rounds:
-            assert "✗" in trip.feedback_html(next(iter(trip.rounds)))
+        assert "is not written yet" in trip.feedback_html("blank")
 
 
     def test_exported_grades_cover_every_submission(self, trip):
-        students = {"solution", "blank", "corrupt", *trip.rounds}
+        students = {"solution", "blank", "corrupt"}
         assert set(trip.exported) == students
         assert trip.exported["blank"] == 0
 

@@ -226,11 +226,14 @@ def cmd_autograde(args) -> int:
     print(f"autograding {len(students)} submission(s) of {args.lab} with {jobs} process(es)", flush=True)
     watch = audit.Watch(db_url(args.root), args.lab, elsewhere=elsewhere)
     logs: dict[str, tuple[str, str]] = {}
+    took: dict[str, float] = {}  # seconds per student: which submissions were slow
     start = time.monotonic()
 
     def one(student: str) -> str:
         watch.begin(student)
+        began = time.monotonic()
         logs[student] = grade_student(args.root, args.lab, student, args.timeout)
+        took[student] = time.monotonic() - began
         watch.end(student)
         return student
 
@@ -243,14 +246,14 @@ def cmd_autograde(args) -> int:
     elapsed = time.monotonic() - start
     broken = broken_submissions(args.root, args.lab, students)
     table = [row for row in scores(args.root, args.lab) if row["student"] in students]
-    print(f"\n{'student':<24} {'autograded':>12}  manual grading")
+    print(f"\n{'student':<24} {'autograded':>12} {'seconds':>8}  manual grading")
     for row in table:
         flag = ""
         if row["student"] in broken:
             flag = "  BROKEN SUBMISSION: scored 0, see below"
         elif row["grader_errors"]:
             flag = f"  GRADER ERROR in {', '.join(row['grader_errors'])}: grade these cells by hand"
-        print(f"{row['student']:<24} {row['autograded']:>6g} / {row['autograded_max']:<4g}"
+        print(f"{row['student']:<24} {row['autograded']:>6g} / {row['autograded_max']:<4g} {took.get(row['student'], 0):>8.1f}"
               f"  {'needed' if row['needs_manual_grading'] else 'done'}{flag}")
     for student in broken:
         if student not in {r["student"] for r in table}:

@@ -38,8 +38,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -179,6 +181,8 @@ class SandboxedExecute(Execute):
 
     total_timeout = Integer(900, help="seconds for a whole notebook without a measured budget (bench)").tag(config=True)
     handin_timeout = Integer(60, help="seconds to hand in an object again after its cell failed").tag(config=True)
+    answer_timeout = Integer(10, help="seconds a kernel interrupted after a timeout gets to answer a "
+                             "kernel_info request before it counts as stopped").tag(config=True)
     sandbox_config = Dict({}, help="Sandbox(mode=..., uid=...) settings").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict, km=None):
@@ -253,6 +257,31 @@ class SandboxedExecute(Execute):
         if test and not (handin / f"{test.key}.pkl").exists() and not (handin / f"{test.key}.error").exists():
             self._hand_in_again(test, index)
         return cell, self.resources
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
+        """A cell over its time limit is interrupted (nbclient); if the kernel then answers nothing
+        (its own machinery is broken, e.g. builtins patched), every later cell would wait out its
+        own limit: raise ``CellTimeoutError`` at once, and :meth:`preprocess_cell` stops the kernel."""
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if not await self._answers():
+            raise CellTimeoutError.error_from_timeout_and_cell("the kernel stopped answering", timeout, cell)
+        return reply
+
+    async def _answers(self) -> bool:
+        """Whether the kernel answers a ``kernel_info`` request within ``answer_timeout`` seconds
+        (it does once the interrupted cell has stopped)."""
+        try:
+            msg_id = self.kc.kernel_info()
+            deadline = time.monotonic() + self.answer_timeout
+            while (left := deadline - time.monotonic()) > 0:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+                if msg.get("parent_header", {}).get("msg_id") == msg_id:  # (the late execute reply is skipped)
+                    return True
+        except Empty:
+            pass
+        except Exception as exc:  # noqa: BLE001 - a kernel that cannot be asked does not answer
+            self.log.warning("could not ask the kernel after a timeout: %r", exc)
+        return False
 
     def _stop_kernel(self) -> None:
         with contextlib.suppress(Exception):
