@@ -181,7 +181,7 @@ class SandboxedExecute(Execute):
 
     total_timeout = Integer(900, help="seconds for a whole notebook without a measured budget (bench)").tag(config=True)
     handin_timeout = Integer(60, help="seconds to hand in an object again after its cell failed").tag(config=True)
-    answer_timeout = Integer(10, help="seconds a kernel interrupted after a timeout gets to answer a "
+    answer_timeout = Integer(20, help="seconds a kernel interrupted after a timeout gets to answer a "
                              "kernel_info request before it counts as stopped").tag(config=True)
     sandbox_config = Dict({}, help="Sandbox(mode=..., uid=...) settings").tag(config=True)
 
