@@ -29,13 +29,7 @@ from xaikit.cnn import (
 )
 from xaikit.images import make_shapes
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from weekly import one_thread  # noqa: E402,F401 - autouse fixture: torch on one thread
 
 
 def _stated(root) -> dict[str, tuple[float, str]]:

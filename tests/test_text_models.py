@@ -25,13 +25,7 @@ from xaikit.text_models import (
     tiny_text_classifier,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from weekly import one_thread  # noqa: E402,F401 - autouse fixture: torch on one thread
 
 
 def test_every_word_of_the_generator_is_one_minilm_token():

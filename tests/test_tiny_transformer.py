@@ -35,13 +35,7 @@ from xaikit.tiny_transformer import (
 PREVIOUS_TOKEN_HEADS = {(0, 0), (0, 3)}
 INDUCTION_HEADS = {(1, 0), (1, 1), (1, 2), (1, 3)}
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from weekly import one_thread  # noqa: E402,F401 - autouse fixture: torch on one thread
 
 
 @pytest.fixture(scope="module")
