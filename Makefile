@@ -57,7 +57,7 @@ course: $(STAMP) ## set everything up and open JupyterLab on the labs (the stude
 
 test: $(STAMP) ## run the whole test suite (executes every notebook, proves the nbgrader round trip)
 	@start=$$(date +%s); \
-	$(BIN)/python -m pytest -n 2 --dist loadscope --durations=15 --ignore=tests/test_site.py && \
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder --durations=15 --ignore=tests/test_site.py && \
 	$(BIN)/python -m pytest -n 2 --dist load tests/test_site.py; status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s in all (the site last: it reuses the notebooks executed above)"; \
 	exit $$status

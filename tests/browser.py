@@ -1,15 +1,18 @@
-"""Headless Chromium for the browser tests (site and BertViz), and the check that BertViz views drew."""
+"""Headless Chromium for the browser tests (site, JupyterLab, BertViz): screenshots, and the check
+that BertViz views drew."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / ".cache" / "screenshots"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1280,1000"]
@@ -39,6 +42,15 @@ def chromium(*, offline: bool = False) -> Iterator:
         yield driver
     finally:
         driver.quit()
+
+
+def screenshot(driver, name: str) -> Path:
+    """Save what the browser shows as .cache/screenshots/NAME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+    return path
 
 
 # Inside one view's frame: the sizes of its SVG elements and how many shapes they hold.

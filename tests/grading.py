@@ -7,7 +7,8 @@ feedback and export grades — all with the instructor commands (`xai-course ...
 
 The graded submissions are those whose grading depends on the lab: its solution (full marks;
 the website shows this run) and its blank release (zero, every answer reported as not written
-yet), with a corrupted upload beside them. The plausible wrong answers of
+yet). What does not depend on the lab (a corrupted upload scored 0 while the batch goes on, the
+exported CSV) is proved on the probe lab (test_cheating, test_gradebook). The plausible wrong answers of
 ``tests/wrong_answers/<lab>.py`` are each judged as autograde's second phase judges every answer
 — saved by value with cloudpickle, loaded by the sandboxed worker in a fresh process, judged by
 ``Verdicts.verdict`` — without running the whole notebook once more for them
@@ -18,11 +19,12 @@ nbgrader that a wrong answer loses exactly its own question, with a ✗ in the f
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +48,8 @@ class RoundTrip:
     autograde_output: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> grade_id -> score
     max_scores: dict[str, float] = field(default_factory=dict)  # autograded grade_id -> points
-    exported: dict[str, float] = field(default_factory=dict)  # student -> exported score
     regraded: list[dict[str, float]] = field(default_factory=list)  # the solution's scores, graded again
+    busy_seconds: float | None = None  # the solution was graded while two processes kept both cores busy
 
     @property
     def release(self) -> Path:
@@ -126,11 +128,25 @@ def read_scores(course: Path, lab: str, db_url: str | None = None) -> tuple[dict
     return scores, max_scores
 
 
-def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
-    """Release, collect, autograde, feedback and export ``lab`` inside ``course``."""
+@contextlib.contextmanager
+def both_cores_busy():
+    """Two processes that keep both cores of a 2-core machine busy (the load that once cost a
+    correct lab-2 submission its points: see xaikit/threads.py)."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+def run(lab: str, course: Path, regrade: bool = False, busy: bool = False) -> RoundTrip:
+    """Release, collect, autograde and generate feedback for ``lab`` inside ``course``; with
+    ``busy``, the solution is graded while both cores are kept busy."""
     solution, blank = release(lab, course)
     result = RoundTrip(lab, course, for_lab(lab))
-    submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank, "corrupt": CORRUPT}
+    submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank}
     archive = download(course, lab, submissions, zipped=("blank",))
     (archive / "Untitled.ipynb").write_text(nbformat.writes(blank))  # no student id: reported, not collected
     proc = cli(course, "collect", lab, check=False)
@@ -138,9 +154,19 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
     collected = {p.parent.parent.name for p in (course / "submitted").glob(f"*/{lab}/{lab}.ipynb")}
     assert collected == set(submissions), f"zip_collect gathered {sorted(collected)}"
 
-    proc = cli(course, "autograde", lab, "--jobs", "1", check=False)
-    result.autograde_output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, result.autograde_output[-3000:]
+    def autograde(*students: str) -> None:
+        proc = cli(course, "autograde", lab, "--jobs", "1", *students, check=False)
+        result.autograde_output += proc.stdout + proc.stderr
+        assert proc.returncode == 0, result.autograde_output[-3000:]
+
+    if busy:  # the solution while both cores are busy, then the blank release
+        start = time.monotonic()
+        with both_cores_busy():
+            autograde("--student", "solution")
+        result.busy_seconds = time.monotonic() - start
+        autograde("--student", "blank")
+    else:
+        autograde()
     result.scores, result.max_scores = read_scores(course, lab)
     if regrade:  # the same submission graded again gives the same grades
         for _ in range(2):
@@ -153,10 +179,6 @@ def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
 
     site.store_round_trip(course, lab)
     cli(course, "feedback", lab)
-    grades_csv = course / "grades.csv"
-    cli(course, "export", "--to", str(grades_csv))
-    with open(grades_csv) as fh:
-        result.exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(fh)}
     return result
 
 
@@ -167,7 +189,6 @@ def direct_verdicts(lab: str, wrong: list[Wrong]) -> dict[str, tuple[bool, str]]
     sandboxed worker, a fresh process per test. Returns label -> (passed, the verdict's line)."""
     if not wrong:
         return {}
-    import contextlib
     import io
     import tempfile
     import warnings

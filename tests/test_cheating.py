@@ -15,6 +15,7 @@ points outside its folder, a duplicate upload, a misnamed file and a corrupted z
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -242,7 +243,10 @@ try:
 except MemoryError:
     print("no 8 GB here")
 ''')]),
-        Case("endless-cell", "a cell that never ends", FULL, {}, [("ice_test", "while True:\n    pass")]),
+        # endless-cell waits instead of spinning: the same limit and interrupt, without a core burnt
+        # for a minute of the suite (endless-function spins, in the kernel and in the worker).
+        Case("endless-cell", "a cell that never ends", FULL, {},
+             [("ice_test", "import time\nwhile True:\n    time.sleep(0.5)")]),
         Case("endless-function", "an answer that never returns", PDP_ZERO, {"pdp_1d": pdp_with("while True:\n    pass")}),
         Case("output-flood", "prints 50 MB", FULL, {}, [("ice_test", "import sys\nfor _ in range(50):\n    sys.stdout.write('x' * 1024**2)")]),
         # --- files and network ---------------------------------------------------------------------
@@ -428,9 +432,12 @@ def batch(tmp_path_factory):
     seconds = time.monotonic() - start
     feedback = subprocess.run([sys.executable, "-m", "xaigrader.cli", "--root", str(course), "feedback", LAB],
                               capture_output=True, text=True, env=env)
+    grading.cli(course, "export", "--to", str(course / "grades.csv"))
+    with open(course / "grades.csv") as fh:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(fh)}
     scores, _ = grading.read_scores(course, LAB)
     return {"course": course, "cases": cases, "collect": collect, "grade": grade, "seconds": seconds,
-            "feedback": feedback, "scores": scores, "listener": listener, "before": before,
+            "feedback": feedback, "scores": scores, "exported": exported, "listener": listener, "before": before,
             "after": {path: _digest(path) for path in GUARDED}}
 
 
@@ -443,7 +450,14 @@ def test_corpus_is_large_enough():
 
 def test_batch_completes(batch):
     assert batch["grade"].returncode == 0, batch["grade"].stdout[-3000:] + batch["grade"].stderr[-3000:]
+
+
+def test_corrupted_upload_is_reported_scored_zero_and_the_batch_goes_on(batch):
     assert "BROKEN SUBMISSION" in next(line for line in batch["grade"].stdout.splitlines() if line.startswith("corrupt"))
+    assert batch["exported"]["corrupt"] == 0
+    # Everyone else is graded and exported as the gradebook has it (no extra credit from any submission).
+    assert {s: batch["exported"][s] for s in batch["scores"]} == {s: sum(v.values()) for s, v in batch["scores"].items()}
+    assert set(batch["exported"]) == set(batch["scores"]) | {"corrupt"}
 
 
 @pytest.mark.parametrize("student", CASES)

@@ -1,8 +1,10 @@
 """Each lab survives the full nbgrader round trip, and its hidden tests can fail.
 
-One autograde batch per lab (its solution, its blank release and a corrupted upload, see
-grading.py) is graded with the instructor command in a temporary course directory; the tests
-below read the gradebook, the autograded notebooks, the feedback and the exported CSV. Every
+One autograde batch per lab (its solution and its blank release, see grading.py) is graded
+with the instructor command in a temporary course directory; the tests below read the
+gradebook, the autograded notebooks and the feedback. Lab 2's solution is graded while the test
+keeps both cores busy (a grade never depends on the machine's load); lab 3's is graded three
+times. Every
 plausible wrong answer of the lab is judged by the same verdict code in the sandboxed worker,
 without running the notebook once more for it. The tests of a lab form one class,
 ``TestLab_<lab>``: `make test` runs pytest-xdist with ``--dist loadscope``, which keeps a class
@@ -11,7 +13,6 @@ on one worker (it grades the lab once) and runs the labs in parallel.
 
 from __future__ import annotations
 
-import re
 
 import grading
 import pytest
@@ -22,6 +23,9 @@ from xaigrader import build
 LABS = [src.name for src in build.lab_sources()]
 # Graded three times: LIME's and KernelSHAP's sampling (lab 3) is the lab's most random recipe.
 REGRADED = {"lab03_local_methods"}
+# Graded with both cores busy: lab 2's models are OpenMP-heavy (HistGradientBoosting); a correct lab-2
+# submission once lost points on a busy machine (see xaikit/threads.py).
+BUSY = {"lab02_global_methods"}
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "xaigrader", "BEGIN SOLUTION")
 
 pytestmark = pytest.mark.slow
@@ -34,7 +38,8 @@ def _trip(lab: str, tmp_path_factory) -> grading.RoundTrip:
     """One round trip per lab per session, shared by the tests of its class."""
     if lab not in _TRIPS:
         try:
-            _TRIPS[lab] = grading.run(lab, tmp_path_factory.mktemp(lab), regrade=lab in REGRADED)
+            _TRIPS[lab] = grading.run(lab, tmp_path_factory.mktemp(lab), regrade=lab in REGRADED,
+                                      busy=lab in BUSY)
         except Exception as exc:  # fail the other tests of this lab at once instead of rerunning it
             _TRIPS[lab] = exc
     if isinstance(_TRIPS[lab], Exception):
@@ -107,11 +112,12 @@ class RoundTripTests:
         assert trip.regraded == [trip.max_scores] * 2, f"the solution scored {trip.scores['solution']}, then {trip.regraded}"
 
 
-    def test_corrupted_submission_is_reported_scored_zero_and_batch_goes_on(self, trip):
-        assert re.search(r"corrupt\s.*BROKEN SUBMISSION", trip.autograde_output), trip.autograde_output[-2000:]
-        assert trip.exported["corrupt"] == 0
-        assert trip.exported["solution"] == sum(trip.max_scores.values())
-
+    def test_solved_submission_gets_full_marks_while_both_cores_are_busy(self, trip):
+        if trip.lab not in BUSY:
+            pytest.skip("graded with both cores busy only for the lab whose models are OpenMP-heavy")
+        assert trip.busy_seconds is not None, "the solution was not graded with both cores busy"
+        assert trip.scores["solution"] == trip.max_scores, trip.autograde_output[-2000:]
+        print(f"graded a solved {trip.lab} in {trip.busy_seconds:.0f} s with both cores busy")
 
     def test_feedback_shows_results_but_no_hidden_test_code(self, trip):
         for student in ["solution", "blank"]:
@@ -121,11 +127,6 @@ class RoundTripTests:
         assert "✓" in trip.feedback_html("solution")
         assert "is not written yet" in trip.feedback_html("blank")
 
-
-    def test_exported_grades_cover_every_submission(self, trip):
-        students = {"solution", "blank", "corrupt"}
-        assert set(trip.exported) == students
-        assert trip.exported["blank"] == 0
 
 
 for _lab in LABS:
