@@ -395,10 +395,10 @@ def batch(tmp_path_factory):
     listener = Listener()
     solution, blank = grading.release(LAB, course, source=PROBE)
     cases = corpus(course, listener.port)
-    submissions = {"solution": solution, "blank": blank, "corrupt": grading.CORRUPT}
+    # The honest, correct student is the victim: a secret in its notebook must reach no one else.
     victim = grading.with_cells_replaced(solution, {})
     victim.cells[2].source += f"\n# {SECRET}"
-    submissions["victim"] = victim
+    submissions = {"victim": victim, "blank": blank, "corrupt": grading.CORRUPT}
     for case in cases:
         nb = grading.with_cells_replaced(solution, case.answers)
         for after, code in reversed(case.cells):
@@ -467,7 +467,6 @@ def test_scored_as_its_honest_content_deserves(batch, student):
 
 
 def test_honest_students_are_graded_normally(batch):
-    assert batch["scores"]["solution"] == FULL
     assert batch["scores"]["victim"] == FULL
     assert batch["scores"]["blank"] == ZERO
 
@@ -544,5 +543,5 @@ def test_collection_skips_bad_uploads_and_collects_everyone_else(batch):
             f"{name}: {out[-2000:]}"
     submitted = {p.name for p in (batch["course"] / "submitted").iterdir()}
     assert "twice" not in submitted and "zipslip" not in submitted
-    assert {"solution", "victim", *CASES} <= submitted
+    assert {"victim", *CASES} <= submitted
     assert not list(batch["course"].parent.glob(f"zipslip_{LAB}.ipynb"))
