@@ -1,17 +1,18 @@
 """The nbgrader round trip of one lab in a temporary course directory.
 
 Used by test_nbgrader.py (and test_cheating.py for the probe lab): build the lab's source
-notebook, release it, collect a batch of downloaded submissions, autograde it, generate
-feedback and export grades — all with the instructor commands (`xai-course ...`, the same as
-`make release/collect/autograde/feedback/export`).
+notebook, release it, collect a batch of downloaded submissions, autograde it and generate
+feedback — all with the instructor commands (`xai-course ...`, the same as the Makefile's
+release, collect, autograde and feedback). With ``busy=True`` the solution is graded while two
+processes keep both cores busy (lab 2).
 
 The graded submissions are those whose grading depends on the lab: its solution (full marks;
 the website shows this run) and its blank release (zero, every answer reported as not written
 yet). What does not depend on the lab (a corrupted upload scored 0 while the batch goes on, the
-exported CSV) is proved on the probe lab (test_cheating, test_gradebook). The plausible wrong answers of
-``tests/wrong_answers/<lab>.py`` are each judged as autograde's second phase judges every answer
-— saved by value with cloudpickle, loaded by the sandboxed worker in a fresh process, judged by
-``Verdicts.verdict`` — without running the whole notebook once more for them
+exported CSV) is proved on the probe lab (test_cheating, test_gradebook). The plausible wrong
+answers of ``tests/wrong_answers/<lab>.py`` are each judged as autograde's second phase judges
+every answer — saved by value with cloudpickle, loaded by the sandboxed worker in a fresh
+process, judged by ``Verdicts.verdict`` — without running the whole notebook once more for them
 (:func:`direct_verdicts`): the notebook's run is the same for a wrong answer as for the
 solution, and the probe lab's classes (test_exchange, test_gradebook, test_cheating) prove in
 nbgrader that a wrong answer loses exactly its own question, with a ✗ in the feedback.

@@ -1,10 +1,9 @@
 """Each lab survives the full nbgrader round trip, and its hidden tests can fail.
 
-One autograde batch per lab (its solution and its blank release, see grading.py) is graded
-with the instructor command in a temporary course directory; the tests below read the
-gradebook, the autograded notebooks and the feedback. Lab 2's solution is graded while the test
-keeps both cores busy (a grade never depends on the machine's load); lab 3's is graded three
-times. Every
+One autograde batch per lab (its solution and its blank release, see grading.py) is graded with
+the instructor command in a temporary course directory; the tests below read the gradebook, the
+autograded notebooks and the feedback. Lab 2's solution is graded while the test keeps both
+cores busy (a grade never depends on the machine's load); lab 3's is graded three times. Every
 plausible wrong answer of the lab is judged by the same verdict code in the sandboxed worker,
 without running the notebook once more for it. The tests of a lab form one class,
 ``TestLab_<lab>``: `make test` runs pytest-xdist with ``--dist loadscope``, which keeps a class
@@ -12,7 +11,6 @@ on one worker (it grades the lab once) and runs the labs in parallel.
 """
 
 from __future__ import annotations
-
 
 import grading
 import pytest
