@@ -128,7 +128,7 @@ def test_concurrent_writers_all_land(sqlite_book):
         assert len(gb.students) == 60 and len(gb.find_assignment("lab").submissions) == 60
 
 
-# --- the probe lab's class, graded with --jobs 2 on PostgreSQL -----------------------------------
+# --- the probe lab's class, graded by two concurrent shards on PostgreSQL ------------------------
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("postgresql")
