@@ -1,9 +1,10 @@
-"""The website for self-learners, checked in headless Chromium (the students' JupyterLab: test_jupyterlab.py).
+"""The website for self-learners, checked in headless Chromium.
 
 The site is built from notebooks the suite already executed where it can: the lectures run by
 test_notebooks.py and the labs run by the nbgrader round trip of test_nbgrader.py (when those
 ran earlier in the same session) are taken from .cache/executed/, the rest is executed once.
-Screenshots of a lab page and a worked-solution page are written to .cache/screenshots/.
+Screenshots of a lab page and a worked-solution page are written to .cache/screenshots/. The
+students' JupyterLab is checked in test_jupyterlab.py (it needs no site: it runs with the rest).
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def test_progress_bars_render(browser, server):
 
 
 def test_site_without_solutions_has_no_solution_page(tmp_path):
-    staged, _ = site_build.stage(build.ROOT, tmp_path, solutions=False)  # not site/: the build reads it
+    staged, _ = site_build.stage(build.ROOT, tmp_path, solutions=False)  # not into site/, the build's folder
     assert staged and not any("solutions" in p.relative_to(tmp_path).parts for p in staged)
     contents = (tmp_path / "_generated" / "contents.md").read_text()
     assert "solutions/" not in contents and "labs/" in contents
