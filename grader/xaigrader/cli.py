@@ -3,10 +3,12 @@
     xai-course build [--check]          notebooks from their jupytext sources
     xai-course release [LAB ...]        nbgrader generate_assignment: solutions/ -> labs/
     xai-course collect LAB              check the LMS downloads, then nbgrader zip_collect -> submitted/
-    xai-course autograde LAB [--jobs N] [--student S ...] [--shard I/N]
-                                        nbgrader autograde, one process per student (N at a time), each
-                                        checked against the gradebook; then a score table. Broken
-                                        submissions are listed and score 0, the batch goes on
+    xai-course autograde LAB [--jobs N] [--student S ...] [--shard I/N] [--timeout S]
+                                        nbgrader autograde, one process per student (N at a time,
+                                        forked from a warm fork server), each checked against the
+                                        gradebook; then a score table. Broken submissions (and
+                                        gradings stopped after S seconds) are listed and score 0,
+                                        the batch goes on
     xai-course feedback LAB             nbgrader generate_feedback (hidden tests cleared), then verified
     xai-course lab [--formgrader]       JupyterLab on the labs (students) or for grading (instructors)
     xai-course export [--to FILE]       nbgrader export to CSV
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -170,15 +173,78 @@ def broken_submissions(root: Path, lab: str, students: list[str] | None = None) 
     return broken
 
 
-def grade_student(root: Path, lab: str, student: str, timeout: float) -> tuple[str, str]:
-    """Autograde one student in its own nbgrader process; (status, log tail)."""
-    try:
-        proc = nbgrader(root, "autograde", lab, "--force", f"--student={student}", check=False, quiet=True,
-                        timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "timeout", f"grading {student} took longer than {timeout:.0f} s and was stopped"
-    log = proc.stdout + proc.stderr
-    return ("ok" if proc.returncode == 0 else "error"), log[-4000:]
+# What every nbgrader autograde process imports before it grades (a lab adds its week's grader).
+WARM_MODULES = ("nbgrader.apps.nbgraderapp", "nbgrader.converters.autograde", "nbconvert.preprocessors.execute",
+                "xaigrader.verdicts", "xaigrader.sandbox", "xaigrader.remote")
+
+
+def warm_grader(root: Path, lab: str):
+    """A multiprocessing context whose processes are forked from one warm process, a fork
+    server that has imported nbgrader and the lab's hidden tests (with their libraries: scikit-learn,
+    PyTorch, captum) once for the whole class: each submission then starts grading at once
+    instead of spending 3-8 CPU-seconds on imports. None where fork servers do not exist."""
+    import multiprocessing
+
+    from .verdicts import CALL
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    import nbformat
+
+    source = root / "solutions" / lab / f"{lab}.ipynb"
+    cells = nbformat.read(source, 4).cells if source.exists() else []
+    weeks = sorted({f"xaigrader.{m.group(1)}" for cell in cells for m in CALL.finditer(cell.source)})
+    context = multiprocessing.get_context("forkserver")
+    os.environ.update(course_env())  # the fork server, and every grading, starts with the course's environment
+    context.set_forkserver_preload([*WARM_MODULES, *weeks])
+    return context
+
+
+def _autograde_in_child(root: str, lab: str, student: str, log: str) -> None:
+    """One student's ``nbgrader autograde``, in a process of the warm grader."""
+    os.setsid()  # its own process group: a timeout stops the grading and everything it started
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.chdir(build.ROOT)  # nbgrader finds its configuration (nbgrader_config.py) in the directory it runs in
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    NbGraderApp.launch_instance(argv=["autograde", lab, "--force", f"--student={student}",
+                                      f"--CourseDirectory.root={root}", *gradebook.command_line(Path(root))])
+
+
+def grade_student(root: Path, lab: str, student: str, timeout: float, warm=None) -> tuple[str, str]:
+    """Autograde one student in its own nbgrader process (forked from ``warm``, the
+    :func:`warm_grader`, if given); (status, log tail)."""
+    if warm is None:
+        try:
+            proc = nbgrader(root, "autograde", lab, "--force", f"--student={student}", check=False, quiet=True,
+                            timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return "timeout", f"grading {student} took longer than {timeout:.0f} s and was stopped"
+        log = proc.stdout + proc.stderr
+        return ("ok" if proc.returncode == 0 else "error"), log[-4000:]
+    import signal
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="xai-autograde-") as tmp:
+        log_file = Path(tmp) / "log"
+        child = warm.Process(target=_autograde_in_child, args=(str(root), lab, student, str(log_file)))
+        try:
+            child.start()
+        except Exception:  # noqa: BLE001 - the fork server is gone (a preloaded module failed): a cold process
+            return grade_student(root, lab, student, timeout)
+        child.join(timeout)
+        if child.exitcode is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                child.kill()
+            child.join()
+            return "timeout", f"grading {student} took longer than {timeout:.0f} s and was stopped"
+        log = log_file.read_text(errors="replace") if log_file.exists() else ""
+    return ("ok" if child.exitcode == 0 else "error"), log[-4000:]
 
 
 def shard(text: str) -> tuple[int, int]:
@@ -225,6 +291,7 @@ def cmd_autograde(args) -> int:
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(students)))
     print(f"autograding {len(students)} submission(s) of {args.lab} with {jobs} process(es)", flush=True)
     watch = audit.Watch(db_url(args.root), args.lab, elsewhere=elsewhere)
+    warm = warm_grader(args.root, args.lab)
     logs: dict[str, tuple[str, str]] = {}
     took: dict[str, float] = {}  # seconds per student: which submissions were slow
     start = time.monotonic()
@@ -232,7 +299,7 @@ def cmd_autograde(args) -> int:
     def one(student: str) -> str:
         watch.begin(student)
         began = time.monotonic()
-        logs[student] = grade_student(args.root, args.lab, student, args.timeout)
+        logs[student] = grade_student(args.root, args.lab, student, args.timeout, warm)
         took[student] = time.monotonic() - began
         watch.end(student)
         return student
@@ -244,6 +311,9 @@ def cmd_autograde(args) -> int:
             bar.set_postfix_str(student)
             bar.update()
     elapsed = time.monotonic() - start
+    stopped = [student for student in students if logs[student][0] == "timeout"]
+    for student in stopped:  # no half-graded notebook is left for feedback
+        shutil.rmtree(args.root / "autograded" / student / args.lab, ignore_errors=True)
     broken = broken_submissions(args.root, args.lab, students)
     table = [row for row in scores(args.root, args.lab) if row["student"] in students]
     print(f"\n{'student':<24} {'autograded':>12} {'seconds':>8}  manual grading")
