@@ -3,8 +3,9 @@
 Used by test_nbgrader.py (and test_cheating.py for the probe lab): build the lab's source
 notebook, release it, collect a batch of downloaded submissions, autograde it and generate
 feedback — all with the instructor commands (`xai-course ...`, the same as the Makefile's
-release, collect, autograde and feedback). With ``busy=True`` the solution is graded while two
-processes keep both cores busy (lab 2).
+release, collect, autograde and feedback). With ``regrade=True`` (lab 3) the solution is
+graded three times at once, as three students, together with the blank release: four gradings
+at a time keep both cores busy, and each copy must get full marks, the same grades every time.
 
 The graded submissions are those whose grading depends on the lab: its solution (full marks;
 the website shows this run) and its blank release (zero, every answer reported as not written
@@ -49,8 +50,9 @@ class RoundTrip:
     autograde_output: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> grade_id -> score
     max_scores: dict[str, float] = field(default_factory=dict)  # autograded grade_id -> points
-    regraded: list[dict[str, float]] = field(default_factory=list)  # the solution's scores, graded again
-    busy_seconds: float | None = None  # the solution was graded while two processes kept both cores busy
+    regraded: list[dict[str, float]] = field(default_factory=list)  # the scores of the solution's copies
+    busy: float | None = None  # with regrade: the machine's busy fraction while the copies were graded
+    busy_seconds: float | None = None  # and how long that took
 
     @property
     def release(self) -> Path:
@@ -129,11 +131,21 @@ def read_scores(course: Path, lab: str, db_url: str | None = None) -> tuple[dict
     return scores, max_scores
 
 
+AGAIN = ("again-1", "again-2")  # copies of the solution, graded at the same time as the solution
+
+
+def _cpu_times() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores since boot (/proc/stat)."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]  # up to steal
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
 @contextlib.contextmanager
-def both_cores_busy():
-    """Two processes that keep both cores of a 2-core machine busy (the load that once cost a
-    correct lab-2 submission its points: see xaikit/threads.py)."""
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+def extra_burners():
+    """One process spinning per core beyond the second: on a bigger machine than the course's
+    2-core one, the gradings alone would not keep every core busy."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range((os.cpu_count() or 2) - 2)]
     try:
         yield
     finally:
@@ -142,12 +154,14 @@ def both_cores_busy():
             burner.wait()
 
 
-def run(lab: str, course: Path, regrade: bool = False, busy: bool = False) -> RoundTrip:
+def run(lab: str, course: Path, regrade: bool = False) -> RoundTrip:
     """Release, collect, autograde and generate feedback for ``lab`` inside ``course``; with
-    ``busy``, the solution is graded while both cores are kept busy."""
+    ``regrade``, the solution is graded three times at once (see the module docstring)."""
     solution, blank = release(lab, course)
     result = RoundTrip(lab, course, for_lab(lab))
     submissions: dict[str, nbformat.NotebookNode | str] = {"solution": solution, "blank": blank}
+    if regrade:
+        submissions.update({student: solution for student in AGAIN})
     archive = download(course, lab, submissions, zipped=("blank",))
     (archive / "Untitled.ipynb").write_text(nbformat.writes(blank))  # no student id: reported, not collected
     proc = cli(course, "collect", lab, check=False)
@@ -155,24 +169,20 @@ def run(lab: str, course: Path, regrade: bool = False, busy: bool = False) -> Ro
     collected = {p.parent.parent.name for p in (course / "submitted").glob(f"*/{lab}/{lab}.ipynb")}
     assert collected == set(submissions), f"zip_collect gathered {sorted(collected)}"
 
-    def autograde(*students: str) -> None:
-        proc = cli(course, "autograde", lab, "--jobs", "1", *students, check=False)
-        result.autograde_output += proc.stdout + proc.stderr
-        assert proc.returncode == 0, result.autograde_output[-3000:]
-
-    if busy:  # the solution while both cores are busy, then the blank release
-        start = time.monotonic()
-        with both_cores_busy():
-            autograde("--student", "solution")
-        result.busy_seconds = time.monotonic() - start
-        autograde("--student", "blank")
-    else:
-        autograde()
-    result.scores, result.max_scores = read_scores(course, lab)
-    if regrade:  # the same submission graded again gives the same grades
-        for _ in range(2):
-            cli(course, "autograde", lab, "--jobs", "1", "--student", "solution")
-            result.regraded.append(read_scores(course, lab)[0]["solution"])
+    # One at a time; with regrade, all four at once (the load that once cost a correct
+    # submission its points: see xaikit/threads.py).
+    jobs = len(submissions) if regrade else 1
+    start, (busy0, total0) = time.monotonic(), _cpu_times()
+    with extra_burners() if regrade else contextlib.nullcontext():
+        proc = cli(course, "autograde", lab, "--jobs", str(jobs), check=False)
+    busy1, total1 = _cpu_times()
+    result.autograde_output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, result.autograde_output[-3000:]
+    scores, result.max_scores = read_scores(course, lab)
+    result.scores = {student: scores[student] for student in ("solution", "blank")}
+    if regrade:
+        result.regraded = [scores[student] for student in AGAIN]
+        result.busy, result.busy_seconds = (busy1 - busy0) / (total1 - total0), time.monotonic() - start
 
     result.direct = direct_verdicts(lab, result.wrong)
 
