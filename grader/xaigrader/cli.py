@@ -183,6 +183,7 @@ def warm_grader(root: Path, lab: str):
     PyTorch, captum) once for the whole class: each submission then starts grading at once
     instead of spending 3-8 CPU-seconds on imports. None where fork servers do not exist."""
     import multiprocessing
+    import multiprocessing.forkserver
 
     from .verdicts import CALL
 
@@ -196,6 +197,7 @@ def warm_grader(root: Path, lab: str):
     context = multiprocessing.get_context("forkserver")
     os.environ.update(course_env())  # the fork server, and every grading, starts with the course's environment
     context.set_forkserver_preload([*WARM_MODULES, *weeks])
+    multiprocessing.forkserver.ensure_running()  # it imports while this process prepares the batch
     return context
 
 
@@ -270,6 +272,7 @@ def cmd_autograde(args) -> int:
     if not students:
         raise Unready(f"no submissions of {args.lab} in {args.root / 'submitted'}: run `make collect LAB={args.lab}` "
                       "first.")
+    warm = warm_grader(args.root, args.lab)
     from .sandbox import Sandbox, SandboxUnavailable, bwrap_works
 
     try:
@@ -290,7 +293,6 @@ def cmd_autograde(args) -> int:
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(students)))
     print(f"autograding {len(students)} submission(s) of {args.lab} with {jobs} process(es)", flush=True)
     watch = audit.Watch(db_url(args.root), args.lab, elsewhere=elsewhere)
-    warm = warm_grader(args.root, args.lab)
     logs: dict[str, tuple[str, str]] = {}
     took: dict[str, float] = {}  # seconds per student: which submissions were slow
     start = time.monotonic()
