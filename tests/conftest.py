@@ -32,10 +32,10 @@ def root() -> Path:
 # The longest scopes first (pytest-xdist hands scopes to whichever worker is free, in this
 # order; `make test` passes --no-loadscope-reorder, else xdist orders them by their number of
 # tests): a long batch started last would leave the other worker idle at the end.
-LONGEST_FIRST = ("test_cheating.py", "TestLab_lab05", "TestLab_lab03", "TestLab_lab06", "TestLab_lab07",
-                 "TestLab_lab02", "TestLab_lab04", "TestLab_lab08", "test_notebooks.py", "test_gradebook.py",
-                 "TestLab_lab01", "test_exchange.py", "test_jupyterlab.py", "test_tiny_transformer.py",
-                 "test_cnn.py")
+LONGEST_FIRST = ("test_cheating.py", "test_notebooks.py", "TestLab_lab03", "TestLab_lab05", "TestLab_lab07",
+                 "TestLab_lab06", "TestLab_lab04", "TestLab_lab08", "TestLab_lab02", "test_gradebook.py",
+                 "test_exchange.py", "TestLab_lab01", "test_instructor_commands.py", "test_jupyterlab.py",
+                 "test_tiny_transformer.py", "test_cnn.py")
 
 
 def pytest_collection_modifyitems(items):
