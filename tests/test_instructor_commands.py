@@ -31,21 +31,21 @@ def explains(course: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("instructor")
+def released(tmp_path_factory) -> Path:
+    """A course directory with the probe lab released (its gradebook made), nothing collected."""
+    course = tmp_path_factory.mktemp("released")
+    grading.release(LAB, course, source=grading.PROBE)
+    return course
 
 
-def test_each_command_run_too_early_says_what_to_run(course):
-    (course / "solutions" / LAB).mkdir(parents=True)
-    shutil.copy(grading.PROBE, course / "solutions" / LAB)
-    assert "there is no lab 'lab09'" in explains(course, "autograde", "lab09")
-    assert "run `make release`" in explains(course, "collect", LAB)  # no gradebook yet
-
-    solution, blank = grading.release(LAB, course / "released", source=grading.PROBE)
-    assert "nothing to collect: put the files downloaded from your LMS into" in \
-        explains(course / "released", "collect", LAB)
-    assert "run `make collect LAB=lab00_probe` first" in explains(course / "released", "autograde", LAB)
-    assert "run `make autograde LAB=lab00_probe` first" in explains(course / "released", "feedback", LAB)
+def test_each_command_run_too_early_says_what_to_run(tmp_path, released):
+    (tmp_path / "solutions" / LAB).mkdir(parents=True)
+    shutil.copy(grading.PROBE, tmp_path / "solutions" / LAB)
+    assert "there is no lab 'lab09'" in explains(tmp_path, "autograde", "lab09")
+    assert "run `make release`" in explains(tmp_path, "collect", LAB)  # no gradebook yet
+    assert "nothing to collect: put the files downloaded from your LMS into" in explains(released, "collect", LAB)
+    assert "run `make collect LAB=lab00_probe` first" in explains(released, "autograde", LAB)
+    assert "run `make autograde LAB=lab00_probe` first" in explains(released, "feedback", LAB)
 
 
 def _sleepers() -> list[str]:
@@ -53,8 +53,7 @@ def _sleepers() -> list[str]:
     return [line for line in out.splitlines() if "4567.25" in line]
 
 
-def test_a_grading_over_its_time_limit_is_stopped_with_everything_it_started(course):
-    released = course / "released"
+def test_a_grading_over_its_time_limit_is_stopped_with_everything_it_started(released):
     solution = nbformat.read(released / "solutions" / LAB / f"{LAB}.ipynb", 4)
     index = next(i for i, cell in enumerate(solution.cells) if cell.get("id") == "cell-002")
     solution.cells.insert(index + 1, nbformat.v4.new_code_cell('import subprocess\nsubprocess.run(["sleep", "4567.25"])'))

@@ -218,12 +218,13 @@ def _autograde_in_child(root: str, lab: str, student: str, log: str) -> None:
 def grade_student(root: Path, lab: str, student: str, timeout: float, warm=None) -> tuple[str, str]:
     """Autograde one student in its own nbgrader process (forked from ``warm``, the
     :func:`warm_grader`, if given); (status, log tail)."""
+    stopped = "timeout", f"grading {student} took longer than {timeout:.0f} s and was stopped"
     if warm is None:
         try:
             proc = nbgrader(root, "autograde", lab, "--force", f"--student={student}", check=False, quiet=True,
                             timeout=timeout)
         except subprocess.TimeoutExpired:
-            return "timeout", f"grading {student} took longer than {timeout:.0f} s and was stopped"
+            return stopped
         log = proc.stdout + proc.stderr
         return ("ok" if proc.returncode == 0 else "error"), log[-4000:]
     import signal
@@ -243,7 +244,7 @@ def grade_student(root: Path, lab: str, student: str, timeout: float, warm=None)
             except OSError:
                 child.kill()
             child.join()
-            return "timeout", f"grading {student} took longer than {timeout:.0f} s and was stopped"
+            return stopped
         log = log_file.read_text(errors="replace") if log_file.exists() else ""
     return ("ok" if child.exitcode == 0 else "error"), log[-4000:]
 
